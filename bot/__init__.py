@@ -1,0 +1,1 @@
+"""breakout-bot: breakout discussions in Slack and Discord, and the write-up afterwards."""
