@@ -1,0 +1,199 @@
+"""The parts of the insights pack that come from the call's chat: hellos, reflections, resources, attendance.
+
+Pure functions over anything that has an ``author`` and a ``text`` (a Zoom ``ChatMessage``, or a group
+channel message brought to plain text). Consent is not decided here: every function takes ``label``,
+which maps an author to the name they agreed to, or ``None`` when they are not to be quoted; and an
+optional ``rewrite`` that makes a text safe to print (names of others replaced by their labels).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bot.domain.naming import clean_name
+from bot.domain.summary import ChatLine, Resource
+
+Label = Callable[[str], "str | None"]
+Rewrite = Callable[[str], str]
+
+
+class Said(Protocol):
+    @property
+    def author(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class Timed(Said, Protocol):
+    @property
+    def sent_at(self) -> dt.time: ...
+
+
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]", re.IGNORECASE)
+GREETING = re.compile(
+    r"^\W*(?:hi|hiya|hello|hallo|hey|heya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
+    r"|hola|bonjour|salut|ciao|guten\s+(?:morgen|tag|abend)|hej|kia\s+ora|namaste|aloha|g'day|evening|morning)\b"
+    r"|\b(?:dial(?:l)?ing\s+in|calling\s+in|joining|tuning\s+in|logging\s+in|zooming\s+in|here|greetings)"
+    r"\s+(?:from|in)\b"
+    r"|\bhello\s+from\b|\bhi\s+from\b|\bfirst\s+(?:time|meeting|call)\b",
+    re.IGNORECASE,
+)
+PLACE = re.compile(r"\b(?:from|in)\s+(?:(?:a|the|very|sunny|snowy|rainy|cold|warm|chilly|lovely|beautiful|wet|windy|grey|gray)\s+)*[A-Z]")
+TRACKING = re.compile(r"^(?:utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|igshid|si)$", re.IGNORECASE)
+
+
+def _seconds(t: dt.time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def is_greeting(text: str) -> bool:
+    return bool(GREETING.search(text))
+
+
+def links_in(text: str) -> list[str]:
+    return [m.group(0) for m in URL.finditer(text)]
+
+
+def tidy_url(url: str) -> str:
+    """The link as it should be printed: a scheme, no tracking parameters."""
+    if url.lower().startswith("www."):
+        url = "https://" + url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, doseq=True), parts.fragment))
+
+
+def url_key(url: str) -> str:
+    """Two links are the same resource when they differ only in scheme, www., a trailing slash or tracking."""
+    parts = urlsplit(tidy_url(url))
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/")
+    return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
+
+
+def pick_hellos(
+    messages: Sequence[Timed],
+    label: Label,
+    *,
+    limit: int = 3,
+    minutes: float = 20,
+    rewrite: Rewrite | None = None,
+) -> tuple[ChatLine, ...]:
+    """A few greetings from the start of the call, one per person, preferring those that say where from."""
+    if not messages or limit <= 0:
+        return ()
+    start = _seconds(messages[0].sent_at)
+    window = minutes * 60
+    candidates: list[tuple[int, int, Timed, str]] = []  # (score, order, message, label)
+    seen: set[str] = set()
+    for order, m in enumerate(messages):
+        elapsed = (_seconds(m.sent_at) - start) % 86400  # a call may run past midnight
+        if elapsed > window:
+            continue
+        text = " ".join(m.text.split())
+        if not is_greeting(text) or links_in(text) or not 3 <= len(text) <= 280:
+            continue
+        who = clean_name(m.author).casefold()
+        if who in seen:
+            continue
+        name = label(m.author)
+        if name is None:
+            continue
+        seen.add(who)
+        score = (3 if PLACE.search(text) else 0) + min(len(text.split()), 12) // 4
+        candidates.append((score, order, m, name))
+    best = sorted(candidates, key=lambda c: (-c[0], c[1]))[:limit]
+    best.sort(key=lambda c: c[1])
+    return tuple(ChatLine(name, _rewrite(" ".join(m.text.split()), rewrite)) for _, _, m, name in best)
+
+
+def pick_reflections(
+    messages: Iterable[Said],
+    label: Label,
+    *,
+    min_words: int = 20,
+    skip: Iterable[str] = (),
+    rewrite: Rewrite | None = None,
+) -> tuple[ChatLine, ...]:
+    """The chat's longer contributions, in order: what the pack calls reflections shared in the chat.
+
+    Greetings and messages that are mostly a link are left for the hellos and the resources. ``skip`` holds
+    texts already used elsewhere (the hellos).
+    """
+    skipped = {" ".join(s.split()) for s in skip}
+    out: list[ChatLine] = []
+    for m in messages:
+        text = " ".join(m.text.split())
+        if text in skipped:
+            continue
+        words_without_links = URL.sub("", text).split()
+        if len(words_without_links) < min_words:
+            continue
+        if is_greeting(text) and len(words_without_links) < 2 * min_words:
+            continue
+        name = label(m.author)
+        if name is None:
+            continue
+        out.append(ChatLine(name, _rewrite(m.text.strip(), rewrite)))
+    return tuple(out)
+
+
+@dataclass
+class _Found:
+    url: str
+    shared_by: list[str]
+    context: str
+
+
+def collect_resources(
+    messages: Iterable[Said],
+    label: Label,
+    *,
+    words: int = 12,
+    rewrite: Rewrite | None = None,
+) -> tuple[Resource, ...]:
+    """Each link once, in the order first shared, with who shared it and the words around it.
+
+    A link from someone who is not to be quoted is still listed (a link is not a quote), but without
+    their name and without their words.
+    """
+    found: dict[str, _Found] = {}
+    for m in messages:
+        text = m.text
+        name = label(m.author)
+        for match in URL.finditer(text):
+            key = url_key(match.group(0))
+            context = ""
+            if name is not None:
+                context = _around(text, match.start(), match.end(), words)
+                if rewrite and context:
+                    context = rewrite(context)
+            entry = found.get(key)
+            if entry is None:
+                found[key] = entry = _Found(tidy_url(match.group(0)), [], context)
+            elif not entry.context and context:
+                entry.context = context
+            if name is not None and name not in entry.shared_by:
+                entry.shared_by.append(name)
+    return tuple(Resource(url=f.url, label=None, shared_by=tuple(f.shared_by), context=f.context) for f in found.values())
+
+
+def _around(text: str, start: int, end: int, words: int) -> str:
+    before = URL.sub("", text[:start]).split()[-words:]
+    after = URL.sub("", text[end:]).split()[:words]
+    context = " ".join(before + after)
+    return context.strip(" :-–—,;|>").strip()
+
+
+def distinct_people(names: Iterable[str]) -> int:
+    """Attendance as the chat and the groups saw it: distinct people, pronouns and brackets ignored."""
+    return len({" ".join(clean_name(n).split()).casefold() for n in names if clean_name(n).strip()})
+
+
+def _rewrite(text: str, rewrite: Rewrite | None) -> str:
+    return rewrite(text) if rewrite else text

@@ -1,0 +1,89 @@
+"""The breakout's clock: APScheduler with its job store in the product's own database.
+
+Jobs are persisted, so a restart picks up where it left off: steps that came due while the bot was
+down fire late rather than never (no misfire grace limit), and each job id is deterministic
+(``breakout:<id>:<slot>``) so re-scheduling a step replaces it instead of adding a second one.
+Firing twice is prevented further down, by the post's idempotency key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+StepHandler = Callable[[int, str], None]
+
+# Persistent jobs must name an importable function; it finds the live handler by clock name.
+_handlers: dict[str, StepHandler] = {}
+_handlers_lock = threading.Lock()
+
+
+def fire(clock_name: str, breakout_id: int, step_key: str) -> None:
+    with _handlers_lock:
+        handler = _handlers.get(clock_name)
+    if handler is None:
+        log.error("no handler for clock %s; step %s of breakout %s not fired", clock_name, step_key, breakout_id)
+        return
+    handler(breakout_id, step_key)
+
+
+def job_id(breakout_id: int, slot: str) -> str:
+    return f"breakout:{breakout_id}:{slot}"
+
+
+class Clock:
+    def __init__(self, engine: Engine, *, name: str, workers: int = 4):
+        self.name = name
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            timezone=dt.timezone.utc,
+        )
+
+    def start(self, handler: StepHandler) -> None:
+        """Register the handler, then start: due jobs left by a previous run fire now."""
+        with _handlers_lock:
+            _handlers[self.name] = handler
+        self._scheduler.start()
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+        with _handlers_lock:
+            _handlers.pop(self.name, None)
+
+    def schedule(self, breakout_id: int, *, slot: str, step_key: str, at: dt.datetime) -> None:
+        self._scheduler.add_job(
+            fire, trigger="date", run_date=at, args=[self.name, breakout_id, step_key],
+            id=job_id(breakout_id, slot), name=f"{step_key} of breakout {breakout_id}", replace_existing=True,
+        )
+
+    def cancel(self, breakout_id: int, *, slot: str) -> None:
+        try:
+            self._scheduler.remove_job(job_id(breakout_id, slot))
+        except JobLookupError:
+            pass
+
+    def cancel_breakout(self, breakout_id: int) -> None:
+        prefix = job_id(breakout_id, "")
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(prefix):
+                self.cancel(breakout_id, slot=job.id[len(prefix):])
+
+    def pending(self, breakout_id: int) -> list[tuple[str, dt.datetime]]:
+        prefix = job_id(breakout_id, "")
+        return sorted(
+            ((job.args[2], job.next_run_time) for job in self._scheduler.get_jobs() if job.id.startswith(prefix)),
+            key=lambda item: item[1],
+        )

@@ -1,0 +1,128 @@
+"""The core assembled: one database, one clock, the use cases. Adapters hold one of these.
+
+An adapter translates a platform payload into one call here and shows the reply privately to the
+person who asked. Everything that can go wrong for a person raises ``BreakoutError`` with a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.domain.summary import Summary
+from bot.render.markdown import render_markdown
+from bot.scheduling.clock import Clock
+from bot.services.capture import Capture
+from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
+from bot.services.consent import Consents
+from bot.services.context import Actor, Core, utcnow
+from bot.services.lifecycle import Lifecycle, Progress
+from bot.services.messages import MessageBook
+from bot.services.plans import PlanLibrary
+from bot.services.port import ChatPort, PersonInfo
+from bot.services.summarise import Summaries
+from bot.store.database import Database
+
+log = logging.getLogger(__name__)
+
+ParticipantsLookup = Callable[[], tuple[Sequence[PersonInfo], Sequence[PersonInfo]]]
+
+
+@dataclass(frozen=True)
+class SummaryDelivery:
+    breakout_id: int
+    summary: Summary
+    markdown: str
+    filename: str
+
+
+class BreakoutApp:
+    def __init__(self, settings: Settings, port: ChatPort, *, now: Callable = utcnow,
+                 rng: random.Random | None = None, clock_name: str | None = None):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.core = Core(db=self.db, port=port, plans=PlanLibrary(settings.prompts_dir),
+                         messages=MessageBook(settings.prompts_dir), time_scale=settings.time_scale,
+                         fanout_concurrency=settings.fanout_concurrency, now=now, rng=rng or random.Random())
+        self.clock = Clock(self.db.engine, name=clock_name or settings.database_url)
+        self.lifecycle = Lifecycle(self.core, self.clock)
+        self.capture = Capture(self.core)
+        self.consents = Consents(self.core, self.lifecycle)
+        self.summaries = Summaries(self.core)
+        self._running = False
+
+    @property
+    def plans(self) -> PlanLibrary:
+        return self.core.plans
+
+    @property
+    def messages(self) -> MessageBook:
+        return self.core.messages
+
+    def start(self) -> None:
+        """Start the clock (steps that fell due while down fire now) and finish interrupted work."""
+        self.clock.start(self.lifecycle.fire)
+        self._running = True
+        recovered = self.lifecycle.recover()
+        if recovered:
+            log.info("resumed running breakouts %s", recovered)
+
+    def shutdown(self) -> None:
+        if self._running:
+            self.clock.shutdown(wait=True)
+            self._running = False
+        self.db.dispose()
+
+    def __enter__(self) -> "BreakoutApp":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def run_breakout_command(self, actor: Actor, command: BreakoutCommand, *, channel_id: str,
+                             participants: ParticipantsLookup | None = None, progress: Progress | None = None) -> str:
+        """Carry out one /breakout subcommand; returns the private reply."""
+        lc = self.lifecycle
+        a = command.action
+        if a == "help":
+            return BREAKOUT_USAGE
+        if a == "start":
+            people, facilitators = participants() if participants else ((), ())
+            result = lc.start(actor, home_channel=channel_id, plan_slug=command.plan or "", participants=people,
+                              facilitators=facilitators, groups=command.groups, size=command.size,
+                              minutes=command.minutes, include_facilitators=command.include_facilitators,
+                              progress=progress)
+            return result.describe(self.plans.get(command.plan or "").title)
+        if a == "status":
+            return lc.status(actor, channel_id=channel_id, breakout_id=command.breakout_id).describe()
+        if a == "next":
+            return lc.advance(actor, channel_id=channel_id, breakout_id=command.breakout_id)
+        if a == "extend":
+            return lc.extend(actor, minutes=command.minutes or 0, channel_id=channel_id)
+        if a == "broadcast":
+            return lc.broadcast(actor, text=command.text or "", channel_id=channel_id)
+        if a == "pause":
+            return lc.pause(actor, channel_id=channel_id, breakout_id=command.breakout_id)
+        if a == "resume":
+            return lc.resume(actor, channel_id=channel_id, breakout_id=command.breakout_id)
+        if a == "stop":
+            return lc.stop(actor, channel_id=channel_id, breakout_id=command.breakout_id)
+        if a == "consent":
+            assert command.level is not None
+            return self.consents.choose(actor, level=command.level, via="command", channel_id=channel_id).confirmation
+        if a == "name":
+            return self.consents.set_name(actor, name=command.text or "")
+        if a == "forget-me":
+            return self.consents.forget(actor)
+        raise AssertionError(a)
+
+    def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:
+        summary = self.summaries.for_actor(actor, breakout_id=command.breakout_id, channel_id=channel_id,
+                                           by=command.by, highlights_only=command.highlights_only)  # type: ignore[arg-type]
+        breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
+        markdown = render_markdown(summary, templates=self.settings.prompts_dir / "templates")
+        return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}.md")

@@ -1,0 +1,170 @@
+"""The chat commands as text: ``/breakout ...`` and ``/summary ...``, parsed once for every platform.
+
+Slack hands us the text after the command; Discord's structured options are mapped to the same
+``BreakoutCommand`` by its adapter. A typo gets the usage back, and nothing happens.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from bot.domain.consent import LEVEL_WORDS, Level
+from bot.services.errors import BadArguments
+
+BREAKOUT_USAGE = f"""Usage: /breakout <subcommand>
+  start PLAN [groups=N | size=N] [minutes=N] [include-facilitators]   split this channel's people into groups
+  status                      which question, time left, groups, quotes so far
+  next                        skip ahead to the next question (ends the breakout after the last)
+  extend MINUTES              more time for the current question
+  broadcast TEXT              post TEXT to every group
+  pause | resume              stop and restart the clock
+  stop                        end the breakout now
+  consent LEVEL               how you may be named: {LEVEL_WORDS}
+  name YOUR NAME              the name to use for you in the write-up
+  forget-me                   delete everything stored about you
+  help                        this message"""
+
+SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|html|docx] [highlights]
+  BREAKOUT is the breakout's number (from /breakout status); without it, the latest one here."""
+
+ACTIONS = {"start", "status", "next", "skip", "extend", "broadcast", "pause", "resume", "stop", "end",
+           "consent", "forget-me", "forgetme", "name", "help"}
+ALIASES = {"skip": "next", "end": "stop", "forgetme": "forget-me", "forget_me": "forget-me"}
+
+
+@dataclass(frozen=True)
+class BreakoutCommand:
+    action: str
+    plan: str | None = None
+    groups: int | None = None
+    size: int | None = None
+    minutes: float | None = None
+    include_facilitators: bool = False
+    text: str | None = None
+    level: Level | None = None
+    breakout_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SummaryCommand:
+    breakout_id: int | None = None
+    by: str = "question"
+    format: str = "md"
+    highlights_only: bool = False
+    action: str = "summary"  # summary | import
+
+
+def _bad(message: str) -> BadArguments:
+    return BadArguments(f"{message}\n\n{BREAKOUT_USAGE}")
+
+
+def _whole(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad(f"{name}={value} is not a whole number; for example {name}=4.") from None
+    if number < 1:
+        raise _bad(f"{name}= must be at least 1.")
+    return number
+
+
+def _minutes(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _bad(f"'{value}' is not a number of minutes; for example 10.") from None
+    if not 0 < number <= 240:
+        raise _bad("Minutes must be more than 0 and at most 240.")
+    return number
+
+
+def parse_breakout(text: str) -> BreakoutCommand:
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return BreakoutCommand("help")
+    action = words[0].lower()
+    rest = words[1] if len(words) > 1 else ""
+    if action not in ACTIONS:
+        raise _bad(f"'{words[0]}' is not a /breakout subcommand.")
+    action = ALIASES.get(action, action)
+    if action == "broadcast":
+        return BreakoutCommand(action, text=rest.strip())
+    if action == "name":
+        return BreakoutCommand(action, text=rest.strip())
+    try:
+        args = shlex.split(rest)
+    except ValueError as exc:
+        raise _bad(f"Could not read the arguments ({exc}).") from None
+    if action == "start":
+        plan, groups, size, minutes, include = None, None, None, None, False
+        for arg in args:
+            key, eq, value = arg.partition("=")
+            key = key.lower()
+            if eq:
+                if key in ("groups", "count"):
+                    groups = _whole("groups", value)
+                elif key == "size":
+                    size = _whole("size", value)
+                elif key == "minutes":
+                    minutes = _minutes(value)
+                else:
+                    raise _bad(f"Unknown option '{key}='. Options: groups=N, size=N, minutes=N.")
+            elif key in ("include-facilitators", "include_facilitators", "with-facilitators"):
+                include = True
+            elif plan is None:
+                plan = arg
+            else:
+                raise _bad(f"Unexpected '{arg}': give one plan name, then options like groups=3.")
+        if plan is None:
+            raise _bad("Say which plan to start, e.g. /breakout start kindness-in-education groups=3.")
+        if groups is not None and size is not None:
+            raise _bad("Give either groups=N or size=N, not both.")
+        return BreakoutCommand(action, plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include)
+    if action == "extend":
+        if len(args) != 1:
+            raise _bad("Say how many minutes to add, e.g. /breakout extend 5.")
+        return BreakoutCommand(action, minutes=_minutes(args[0].removesuffix("m").removesuffix("min")))
+    if action == "consent":
+        if not args:
+            raise _bad(f"Say how you may be named: /breakout consent first-name. Choices: {LEVEL_WORDS}.")
+        try:
+            level = Level.parse(" ".join(args))
+        except ValueError:
+            raise _bad(f"'{' '.join(args)}' is not a naming choice. Choices: {LEVEL_WORDS}.") from None
+        return BreakoutCommand(action, level=level)
+    breakout_id = None
+    if args and action in ("status", "next", "pause", "resume", "stop"):
+        if len(args) == 1 and args[0].lstrip("#").isdigit():
+            breakout_id = int(args[0].lstrip("#"))
+        else:
+            raise _bad(f"/breakout {action} takes no arguments (or a breakout number).")
+    elif args:
+        raise _bad(f"/breakout {action} takes no arguments.")
+    return BreakoutCommand(action, breakout_id=breakout_id)
+
+
+def parse_summary(text: str) -> SummaryCommand:
+    breakout_id, by, fmt, highlights, action = None, "question", "md", False, "summary"
+    for arg in text.split():
+        key, eq, value = arg.partition("=")
+        key, value = key.lower(), value.lower()
+        if eq and key == "by":
+            if value not in ("question", "group"):
+                raise BadArguments(f"by={value}: use by=question or by=group.\n\n{SUMMARY_USAGE}")
+            by = value
+        elif eq and key == "format":
+            if value not in ("md", "markdown", "html", "docx", "pdf"):
+                raise BadArguments(f"format={value}: use md, html or docx.\n\n{SUMMARY_USAGE}")
+            fmt = "md" if value == "markdown" else value
+        elif not eq and key.lstrip("#").isdigit():
+            breakout_id = int(key.lstrip("#"))
+        elif not eq and key in ("highlights", "highlight"):
+            highlights = True
+        elif not eq and key == "import":
+            action = "import"
+        elif not eq and key in ("by-group", "group"):
+            by = "group"
+        else:
+            raise BadArguments(f"I don't understand '{arg}'.\n\n{SUMMARY_USAGE}")
+    return SummaryCommand(breakout_id, by, fmt, highlights, action)

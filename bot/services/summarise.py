@@ -1,0 +1,130 @@
+"""Building the write-up: the questions, then the quotes, each under the name its author agreed to.
+
+Consent is applied here, at build time, and never stored pre-applied.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from bot.domain.consent import Level
+from bot.domain.naming import Identity, QuoteText, assign_labels
+from bot.domain.plan import Plan
+from bot.domain.summary import Arrangement, GroupSection, QuestionSection, QuoteLine, Resource, Summary
+from bot.services.context import Actor, Core
+from bot.services.errors import BadArguments, NotFound
+from bot.services.lifecycle import require_organiser
+from bot.store import repository as repo
+from bot.store.models import Breakout, Group, Person, Quote
+
+
+def identity_of(person: Person, level: Level) -> Identity:
+    full = person.preferred_name or person.full_name
+    first = person.preferred_name.split(" ")[0] if person.preferred_name else (person.first_name or person.display_name)
+    return Identity(key=str(person.id), full_name=full, first_name=first, level=level, platform_ids=(person.user_id,))
+
+
+class Summaries:
+    def __init__(self, core: Core):
+        self.core = core
+
+    def find(self, actor: Actor, *, breakout_id: int | None = None, channel_id: str | None = None) -> int:
+        """The breakout meant: by id, else the one for this channel, else the newest here."""
+        with self.core.db.transaction() as s:
+            if breakout_id is not None:
+                b = s.get(Breakout, breakout_id)
+                if b is None or b.workspace != actor.workspace:
+                    raise NotFound(f"There is no breakout {breakout_id} here. /summary with no number gives the latest.")
+                return b.id
+            if channel_id:
+                b = repo.breakout_for_channel(s, workspace=actor.workspace, channel_id=channel_id, running_only=False)
+                if b is not None:
+                    return b.id
+            b = s.scalars(select(Breakout).where(Breakout.workspace == actor.workspace)
+                          .order_by(Breakout.id.desc()).limit(1)).first()
+            if b is None:
+                raise NotFound("There are no breakouts yet, so there is nothing to summarise.")
+            return b.id
+
+    def for_actor(self, actor: Actor, *, breakout_id: int | None = None, channel_id: str | None = None,
+                  by: Arrangement = "question", highlights_only: bool = False) -> Summary:
+        require_organiser(actor, "pull the write-up")
+        return self.build(self.find(actor, breakout_id=breakout_id, channel_id=channel_id), by=by,
+                          highlights_only=highlights_only)
+
+    def build(self, breakout_id: int, *, by: Arrangement = "question", highlights_only: bool = False) -> Summary:
+        if by not in ("question", "group"):
+            raise BadArguments("Arrange the summary by=question or by=group.")
+        with self.core.db.transaction() as s:
+            breakout = s.get(Breakout, breakout_id)
+            if breakout is None:
+                raise NotFound(f"There is no breakout {breakout_id}.")
+            plan = Plan.from_dict(breakout.plan)
+            groups = {g.id: g for g in s.scalars(select(Group).where(Group.breakout_id == breakout_id))}
+            query = select(Quote).where(Quote.breakout_id == breakout_id, Quote.excluded.is_(False))
+            if highlights_only:
+                query = query.where(Quote.highlighted.is_(True))
+            quotes = list(s.scalars(query.order_by(Quote.sent_at, Quote.id)))
+            people_in = repo.members(s, breakout_id=breakout_id)
+            consents = repo.latest_consents(s, breakout_id=breakout_id)
+            persons: dict[int, Person] = {p.id: p for _, p in people_in}
+            for q in quotes:
+                if q.person_id not in persons:
+                    persons[q.person_id] = s.get(Person, q.person_id)  # type: ignore[assignment]
+            # Everyone of this workspace is a possible mention, named only by their own consent here.
+            speakers = list(persons)
+            for p in s.scalars(select(Person).where(Person.workspace == breakout.workspace)):
+                persons.setdefault(p.id, p)
+            participants = sum(1 for m, _ in people_in if m.role == "participant")
+            default = plan.naming.default
+
+        def level_of(person_id: int) -> Level:
+            record = consents.get(person_id)
+            return Level(record.level) if record else default
+
+        # Labels (and anonymous numbers) go to the people of this breakout, in order of first words;
+        # anyone else can only be mentioned, and is then named by their own consent here (none).
+        order = list(dict.fromkeys([q.person_id for q in quotes] + speakers))
+        identities = [identity_of(persons[pid], level_of(pid)) for pid in order]
+        labels = assign_labels(identities, chatham_house=plan.naming.chatham_house)
+        identities += [identity_of(p, level_of(pid)) for pid, p in persons.items() if pid not in set(order)]
+        texts = QuoteText(identities, labels, chatham_house=plan.naming.chatham_house)
+
+        lines: list[QuoteLine] = []
+        shared: dict[str, dict] = {}
+        for q in quotes:
+            label = labels.get(str(q.person_id))
+            if label is None:
+                continue  # not quoted: their words do not appear at all
+            text, links = texts.render(q.text)
+            line = QuoteLine(label=label, text=text, group=groups[q.group_id].number,
+                             question=None if q.question_index is None else q.question_index + 1,
+                             highlight=q.highlighted)
+            lines.append(line)
+            for link in links:
+                entry = shared.setdefault(link.url, {"label": link.label, "by": [], "context": text})
+                entry["label"] = entry["label"] or link.label
+                if label not in entry["by"]:
+                    entry["by"].append(label)
+
+        by_question: dict[int, list[QuoteLine]] = defaultdict(list)
+        for line in lines:
+            by_question[line.question or 1].append(line)
+        sections = tuple(QuestionSection(i + 1, q.text, tuple(by_question.get(i + 1, ())))
+                         for i, q in enumerate(plan.questions))
+        group_sections: tuple[GroupSection, ...] = ()
+        if by == "group":
+            by_group: dict[int, list[QuoteLine]] = defaultdict(list)
+            for line in lines:
+                by_group[line.group].append(line)
+            group_sections = tuple(GroupSection(g.number, tuple(by_group.get(g.number, ())))
+                                   for g in sorted(groups.values(), key=lambda g: g.number))
+        resources = tuple(Resource(url, e["label"], tuple(e["by"]), e["context"]) for url, e in shared.items())
+        return Summary(
+            title=plan.title, date=plan.date or breakout.started_at.date(), participant_count=participants,
+            group_count=len(groups), questions=sections, arrangement=by, groups=group_sections,
+            series=plan.series, speaker=plan.speaker, chatham_house=plan.naming.chatham_house,
+            resources=resources, attendance=breakout.attendance, highlights_only=highlights_only,
+        )

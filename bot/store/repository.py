@@ -1,0 +1,120 @@
+"""Queries the use cases share. Each takes the session of the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Post, Quote
+
+
+def upsert_person(session: Session, *, workspace: str, user_id: str, full_name: str,
+                  first_name: str | None = None, display_name: str | None = None, is_bot: bool = False) -> Person:
+    person = session.scalar(select(Person).where(Person.workspace == workspace, Person.user_id == user_id))
+    if person is None:
+        person = Person(workspace=workspace, user_id=user_id, full_name=full_name or user_id,
+                        first_name=first_name, display_name=display_name, is_bot=is_bot)
+        session.add(person)
+        session.flush()
+    else:
+        # Names change on the platform; keep the latest, but never the person's own chosen name.
+        if full_name:
+            person.full_name = full_name
+        person.first_name = first_name or person.first_name
+        person.display_name = display_name or person.display_name
+    return person
+
+
+def find_person(session: Session, *, workspace: str, user_id: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.workspace == workspace, Person.user_id == user_id))
+
+
+def running_breakouts(session: Session, *, workspace: str) -> list[Breakout]:
+    return list(session.scalars(select(Breakout).where(Breakout.workspace == workspace,
+                                                       Breakout.state != "stopped").order_by(Breakout.id)))
+
+
+def breakout_for_channel(session: Session, *, workspace: str, channel_id: str, running_only: bool = True) -> Breakout | None:
+    """The breakout a channel belongs to: as its home, or as one of its group channels.
+
+    Group channels are reused across sessions, so the newest breakout using the channel wins.
+    """
+    query = (select(Breakout).outerjoin(Group, Group.breakout_id == Breakout.id)
+             .where(Breakout.workspace == workspace)
+             .where((Breakout.home_channel == channel_id) | (Group.channel_id == channel_id)))
+    if running_only:
+        query = query.where(Breakout.state != "stopped")
+    return session.scalars(query.order_by(Breakout.id.desc()).limit(1)).first()
+
+
+def group_for_channel(session: Session, *, breakout_id: int, channel_id: str) -> Group | None:
+    return session.scalar(select(Group).where(Group.breakout_id == breakout_id, Group.channel_id == channel_id))
+
+
+def latest_consents(session: Session, *, breakout_id: int) -> dict[int, ConsentRecord]:
+    """Each person's choice in force: their most recent record."""
+    out: dict[int, ConsentRecord] = {}
+    records = session.scalars(select(ConsentRecord).where(ConsentRecord.breakout_id == breakout_id)
+                              .order_by(ConsentRecord.given_at, ConsentRecord.id))
+    for record in records:
+        out[record.person_id] = record
+    return out
+
+
+def quote_counts(session: Session, *, breakout_id: int) -> dict[int, int]:
+    rows = session.execute(select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id)
+                           .group_by(Quote.group_id))
+    return {group_id: count for group_id, count in rows}
+
+
+def members(session: Session, *, breakout_id: int) -> list[tuple[Membership, Person]]:
+    rows = session.execute(select(Membership, Person).join(Person, Person.id == Membership.person_id)
+                           .where(Membership.breakout_id == breakout_id).order_by(Membership.id))
+    return [(m, p) for m, p in rows]
+
+
+def pairs_met_before(session: Session, *, workspace: str, series: str | None, people: Iterable[int],
+                     before_breakout: int | None = None) -> set[tuple[int, int]]:
+    """Who has already shared a group with whom in this series' earlier breakouts."""
+    wanted = set(people)
+    if not wanted:
+        return set()
+    query = (select(Membership.group_id, Membership.person_id)
+             .join(Breakout, Breakout.id == Membership.breakout_id)
+             .where(Breakout.workspace == workspace, Membership.group_id.is_not(None),
+                    Membership.person_id.in_(wanted)))
+    query = query.where(Breakout.series == series) if series else query.where(Breakout.series.is_(None))
+    if before_breakout is not None:
+        query = query.where(Breakout.id != before_breakout)
+    by_group: dict[int, list[int]] = {}
+    for group_id, person_id in session.execute(query):
+        by_group.setdefault(group_id, []).append(person_id)
+    pairs = set()
+    for group in by_group.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                pairs.add((a, b))
+    return pairs
+
+
+def forget_person(session: Session, person: Person) -> dict[str, int]:
+    """Delete every row that holds this person: quotes, consent, memberships, then the person.
+
+    Explicit deletes (rather than relying on cascades alone) so the counts can be reported and
+    SQLite without foreign keys would still forget them.
+    """
+    counts = {}
+    for model in (Quote, ConsentRecord, Membership):
+        result = session.execute(delete(model).where(model.person_id == person.id))
+        counts[model.__tablename__] = result.rowcount or 0
+    session.delete(person)
+    counts["people"] = 1
+    return counts
+
+
+def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:
+    rows = session.scalars(select(Post).where(Post.breakout_id == breakout_id, Post.group_number == group_number,
+                                              Post.step.like("q%:open")))
+    return sorted(((post.question_index or 0, post) for post in rows), key=lambda item: item[0])
