@@ -184,8 +184,8 @@ def collect_resources(
 
 
 def _around(text: str, start: int, end: int, words: int) -> str:
-    before = URL.sub("", text[:start]).split()[-words:]
-    after = URL.sub("", text[end:]).split()[:words]
+    before = [w for w in URL.sub("", text[:start]).split() if any(c.isalnum() for c in w)][-words:]
+    after = [w for w in URL.sub("", text[end:]).split() if any(c.isalnum() for c in w)][:words]
     context = " ".join(before + after)
     return context.strip(" :-–—,;|>").strip()
 
