@@ -14,11 +14,17 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from bot.domain.summary import Summary
 
 TEMPLATES = Path(__file__).with_name("templates")
-_ACTIVE = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Characters that start emphasis, code, links, HTML or tables anywhere in a line; the ones that
+# matter only at a line's start (#, +, -, 1.) are handled in escape_block.
+_ACTIVE = re.compile(r"([\\`*_\[\]<>|~])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
 
 
 def escape_inline(text: object) -> str:
-    return _ACTIVE.sub(r"\\\1", str(text)).replace("&", "&amp;") if text is not None else ""
+    if text is None:
+        return ""
+    # '&' only matters where it would start an entity (&copy;); elsewhere it stays readable.
+    return _ENTITY.sub("&amp;", _ACTIVE.sub(r"\\\1", str(text)))
 
 
 def escape_block(text: object) -> str:
@@ -27,7 +33,7 @@ def escape_block(text: object) -> str:
     for line in str(text).splitlines() or [""]:
         line = escape_inline(line)
         line = re.sub(r"^(\s*)(\d+)\.", r"\1\2\\.", line)
-        line = re.sub(r"^(\s*)([-=]{3,}|-\s)", lambda m: m.group(1) + "\\" + m.group(2), line)
+        line = re.sub(r"^(\s*)([-=+#]|>)", lambda m: m.group(1) + "\\" + m.group(2), line)
         lines.append(line)
     return "  \n".join(lines)
 
