@@ -1,0 +1,612 @@
+"""The Slack Web API methods the bot uses, served by aiohttp at `<base>/api/<method>`.
+
+Arguments arrive the ways slack-sdk sends them (query string, form, multipart or JSON); the
+token from `Authorization: Bearer` or a `token` argument. Answers have Slack's shape:
+`{"ok": true, ...}` or `{"ok": false, "error": "<code>"}` with HTTP 200, and 429/5xx only for
+injected faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from aiohttp import web
+
+from .workspace import Channel, SlackError, User
+
+if TYPE_CHECKING:
+    from .sandbox import SlackSandbox
+
+SANDBOX: web.AppKey[Any] = web.AppKey("sandbox", object)
+Handler = Callable[["CallContext", dict[str, Any]], dict[str, Any]]
+METHODS: dict[str, Handler] = {}
+#: Methods that want the app-level token rather than the bot token.
+APP_TOKEN_METHODS = {"apps.connections.open"}
+
+
+def method(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        METHODS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class ApiCall:
+    """One call as the sandbox saw it, for assertions."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int = 200
+    ok: bool | None = None
+    error: str | None = None
+    fault: str | None = None
+
+
+@dataclass
+class CallContext:
+    sb: "SlackSandbox"
+    caller: User
+    request: web.Request
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ws(self):  # noqa: ANN201 - the Workspace
+        return self.sb.workspace
+
+
+async def read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        ctype = request.content_type
+        if ctype == "application/json":
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                raise SlackError("invalid_json") from None
+            if isinstance(body, dict):
+                args.update(body)
+        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for k, v in form.items():
+                args[k] = v if isinstance(v, str) else v.file.read()
+        else:
+            raw = await request.read()
+            if raw:
+                try:
+                    from urllib.parse import parse_qsl
+
+                    args.update(dict(parse_qsl(raw.decode("utf-8"))))
+                except UnicodeDecodeError:
+                    raise SlackError("invalid_form_data") from None
+    return args
+
+
+def _token(request: web.Request, args: dict[str, Any]) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    token = args.get("token")
+    return str(token) if token else None
+
+
+async def handle(request: web.Request) -> web.Response:
+    sb: SlackSandbox = request.app[SANDBOX]
+    name = request.match_info["method"]
+    try:
+        args = await read_args(request)
+    except SlackError as e:
+        return web.json_response({"ok": False, "error": e.code})
+    token = _token(request, args)
+    logged = {k: v for k, v in args.items() if k != "token"}
+    call = ApiCall(method=name, args=logged, at=time.monotonic())
+    sb._record_call(call)
+
+    for fault in sb.faults.next_for(name):
+        if fault.kind == "delay":
+            await asyncio.sleep(fault.seconds)
+        elif fault.kind == "rate_limit":
+            call.status, call.ok, call.error, call.fault = 429, False, "ratelimited", "rate_limit"
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)}
+            )
+        elif fault.kind == "server_error":
+            call.status, call.ok, call.fault = fault.status, False, "server_error"
+            return web.Response(status=fault.status, text="Internal Server Error")
+
+    def fail(code: str, **extra: Any) -> web.Response:
+        call.ok, call.error = False, code
+        return web.json_response({"ok": False, "error": code, **extra})
+
+    if name not in METHODS:
+        return fail("unknown_method")
+    if not token:
+        return fail("not_authed")
+    if token == sb.app_token:
+        if name not in APP_TOKEN_METHODS:
+            return fail("not_allowed_token_type")
+        caller = sb.workspace.bot
+    elif token == sb.bot_token:
+        if name in APP_TOKEN_METHODS:
+            return fail("not_allowed_token_type")
+        caller = sb.workspace.bot
+    else:
+        return fail("invalid_auth")
+
+    ctx = CallContext(sb=sb, caller=caller, request=request)
+    try:
+        with sb.workspace.lock:
+            result = METHODS[name](ctx, args)
+    except SlackError as e:
+        return fail(e.code, **e.extra)
+    call.ok = True
+    for event in ctx.extra.get("events", []):
+        sb._emit_event(event)
+    return web.json_response({"ok": True, **result})
+
+
+# -- argument helpers ---------------------------------------------------------------------
+
+
+def _required(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if value is None or value == "":
+        raise SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] missing required field: {key}"]})
+    return str(value)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _json_arg(args: dict[str, Any], key: str) -> Any:
+    value = args.get(key)
+    if isinstance(value, (str, bytes)):
+        if not value:
+            return None
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_blocks_format" if key == "blocks" else "invalid_arguments") from None
+    return value
+
+
+def _list_arg(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _paginate(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], dict[str, Any]]:
+    try:
+        limit = int(args.get("limit") or default_limit)
+    except ValueError:
+        raise SlackError("invalid_limit") from None
+    limit = max(1, min(limit, 1000))
+    cursor = args.get("cursor") or ""
+    try:
+        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    except (ValueError, IndexError):
+        raise SlackError("invalid_cursor") from None
+    page = items[start : start + limit]
+    nxt = start + limit
+    next_cursor = base64.b64encode(f"offset:{nxt}".encode()).decode() if nxt < len(items) else ""
+    return page, {"response_metadata": {"next_cursor": next_cursor}}
+
+
+def _member_channel(ctx: CallContext, args: dict[str, Any], key: str = "channel") -> Channel:
+    channel = ctx.ws.channel(_required(args, key), viewer=ctx.caller.id)
+    if ctx.caller.id not in channel.members:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def _event(ctx: CallContext, event: dict[str, Any], channel: Channel) -> None:
+    ctx.extra.setdefault("events", []).append((event, channel))
+
+
+# -- auth / users ---------------------------------------------------------------------------
+
+
+@method("auth.test")
+def auth_test(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.ws
+    return {
+        "url": f"https://{ws.team_domain}.slack.com/",
+        "team": ws.team_domain.title(),
+        "user": ws.bot.name,
+        "team_id": ws.team_id,
+        "user_id": ws.bot.id,
+        "bot_id": ws.bot.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+@method("users.info")
+def users_info(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    return {"user": ctx.ws.user(_required(args, "user")).to_api()}
+
+
+@method("users.list")
+def users_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    users = [u.to_api() for u in ctx.ws.users.values()]
+    page, meta = _paginate(users, args, default_limit=1000)
+    return {"members": page, "cache_ts": int(time.time()), **meta}
+
+
+@method("usergroups.list")
+def usergroups_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    include_users = _bool(args.get("include_users", False))
+    groups = []
+    for g in ctx.ws.usergroups.values():
+        entry: dict[str, Any] = {
+            "id": g.id,
+            "team_id": ctx.ws.team_id,
+            "is_usergroup": True,
+            "name": g.name,
+            "handle": g.handle,
+            "description": "",
+            "user_count": len(g.users),
+        }
+        if include_users:
+            entry["users"] = list(g.users)
+        groups.append(entry)
+    return {"usergroups": groups}
+
+
+@method("usergroups.users.list")
+def usergroups_users_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    group = ctx.ws.usergroups.get(_required(args, "usergroup"))
+    if group is None:
+        raise SlackError("no_such_subteam")
+    return {"users": list(group.users)}
+
+
+# -- conversations -------------------------------------------------------------------------
+
+
+@method("conversations.info")
+def conversations_info(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    return {"channel": channel.to_api(ctx.caller.id)}
+
+
+@method("conversations.list")
+def conversations_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    types = set(_list_arg(args.get("types") or "public_channel"))
+    exclude_archived = _bool(args.get("exclude_archived", False))
+    found = []
+    for c in ctx.ws.channels.values():
+        if c.is_im:
+            if "im" not in types:
+                continue
+        elif c.is_private:
+            if "private_channel" not in types or ctx.caller.id not in c.members:
+                continue
+        elif "public_channel" not in types:
+            continue
+        if exclude_archived and c.is_archived:
+            continue
+        found.append(c.to_api(ctx.caller.id))
+    page, meta = _paginate(found, args)
+    return {"channels": page, **meta}
+
+
+@method("conversations.members")
+def conversations_members(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    page, meta = _paginate(list(channel.members), args)
+    return {"members": page, **meta}
+
+
+@method("conversations.create")
+def conversations_create(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    name = _required(args, "name")
+    channel = ctx.ws.create_channel(name, is_private=_bool(args.get("is_private", False)), creator=ctx.caller.id)
+    return {"channel": channel.to_api(ctx.caller.id)}
+
+
+@method("conversations.archive")
+def conversations_archive(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    if channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    if channel.name == "general":
+        raise SlackError("cant_archive_general")
+    if channel.is_archived:
+        raise SlackError("already_archived")
+    if ctx.caller.id not in channel.members:
+        raise SlackError("not_in_channel")
+    channel.is_archived = True
+    return {}
+
+
+@method("conversations.unarchive")
+def conversations_unarchive(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    if not channel.is_archived:
+        raise SlackError("not_archived")
+    channel.is_archived = False
+    return {}
+
+
+@method("conversations.join")
+def conversations_join(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    if channel.is_private or channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    extra: dict[str, Any] = {}
+    joined = ctx.ws.join(channel, ctx.caller.id)
+    if joined is None:
+        extra["warning"] = "already_in_channel"
+        extra["response_metadata"] = {"warnings": ["already_in_channel"]}
+    else:
+        _event(ctx, {**joined, "channel": channel.id}, channel)
+    return {"channel": channel.to_api(ctx.caller.id), **extra}
+
+
+@method("conversations.invite")
+def conversations_invite(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    users = _list_arg(args.get("users"))
+    force = _bool(args.get("force", False))
+    if not users:
+        raise SlackError("no_user")
+    if len(users) > 1000:
+        raise SlackError("too_many_users")
+    if channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if ctx.caller.id not in channel.members:
+        raise SlackError("not_in_channel")
+    errors = []
+    valid = []
+    for uid in users:
+        code = None
+        if uid == ctx.caller.id:
+            code = "cant_invite_self"
+        elif uid not in ctx.ws.users or ctx.ws.users[uid].deleted:
+            code = "user_not_found"
+        elif uid in channel.members:
+            code = "already_in_channel"
+        if code:
+            errors.append({"user": uid, "ok": False, "error": code})
+        elif uid not in valid:
+            valid.append(uid)
+    if errors and not force:
+        raise SlackError(errors[0]["error"], errors=errors)
+    for uid in valid:
+        joined = ctx.ws.join(channel, uid, inviter=ctx.caller.id)
+        if joined is not None:
+            _event(ctx, {**joined, "channel": channel.id}, channel)
+            _event(
+                ctx,
+                {
+                    "type": "member_joined_channel",
+                    "user": uid,
+                    "channel": channel.id,
+                    "channel_type": "G" if channel.is_private else "C",
+                    "team": ctx.ws.team_id,
+                    "inviter": ctx.caller.id,
+                    "event_ts": joined["ts"],
+                },
+                channel,
+            )
+    result: dict[str, Any] = {"channel": channel.to_api(ctx.caller.id)}
+    if errors:
+        result["errors"] = errors
+    return result
+
+
+@method("conversations.open")
+def conversations_open(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    users = _list_arg(args.get("users"))
+    if args.get("channel"):
+        channel = ctx.ws.channel(str(args["channel"]), viewer=ctx.caller.id)
+        return {"channel": {"id": channel.id}}
+    if len(users) != 1:
+        raise SlackError("not_enough_users" if not users else "method_not_supported_for_channel_type")
+    channel = ctx.ws.dm_channel(ctx.ws.user(users[0]).id)
+    if _bool(args.get("return_im", False)):
+        return {"channel": channel.to_api(ctx.caller.id)}
+    return {"channel": {"id": channel.id}}
+
+
+# -- chat --------------------------------------------------------------------------------
+
+
+def _message_args(args: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]] | None]:
+    text = args.get("text")
+    blocks = _json_arg(args, "blocks")
+    return (str(text) if text is not None else None), blocks
+
+
+@method("chat.postMessage")
+def chat_post_message(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if ctx.caller.id not in channel.members:
+        raise SlackError("not_in_channel")
+    text, blocks = _message_args(args)
+    thread_ts = args.get("thread_ts") or None
+    if thread_ts:
+        try:
+            ctx.ws.message(channel, str(thread_ts))
+        except SlackError:
+            raise SlackError("thread_not_found") from None
+    msg = ctx.ws.new_message(channel, ctx.caller, text=text, blocks=blocks, thread_ts=thread_ts)
+    _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
+    return {"channel": channel.id, "ts": msg["ts"], "message": dict(msg)}
+
+
+@method("chat.update")
+def chat_update(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    ts = _required(args, "ts")
+    text, blocks = _message_args(args)
+    previous, msg = ctx.ws.edit_message(channel, ts, ctx.caller, text=text, blocks=blocks)
+    _event(ctx, changed_event(ctx.ws.ids.ts(), channel, msg, previous), channel)
+    return {"channel": channel.id, "ts": ts, "text": msg["text"], "message": dict(msg)}
+
+
+@method("chat.delete")
+def chat_delete(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    ts = _required(args, "ts")
+    msg = ctx.ws.delete_message(channel, ts, ctx.caller)
+    _event(ctx, deleted_event(ctx.ws.ids.ts(), channel, msg), channel)
+    return {"channel": channel.id, "ts": ts}
+
+
+@method("chat.postEphemeral")
+def chat_post_ephemeral(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
+    user = ctx.ws.user(_required(args, "user"))
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if (channel.is_private or channel.is_im) and ctx.caller.id not in channel.members:
+        raise SlackError("not_in_channel")
+    if user.id not in channel.members:
+        raise SlackError("user_not_in_channel")
+    text, blocks = _message_args(args)
+    from .workspace import check_message_content
+
+    check_message_content(text, blocks)
+    entry = ctx.ws.add_ephemeral(
+        channel, user.id, text=text, blocks=blocks, source="chat.postEphemeral", thread_ts=args.get("thread_ts")
+    )
+    return {"message_ts": entry["ts"]}
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+@method("files.getUploadURLExternal")
+def files_get_upload_url(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    filename = _required(args, "filename")
+    try:
+        length = int(_required(args, "length"))
+    except ValueError:
+        raise SlackError("invalid_arguments") from None
+    if length <= 0:
+        raise SlackError("invalid_arguments")
+    from .workspace import UploadedFile
+
+    fid = ctx.ws.ids.new("F")
+    ctx.ws.files[fid] = UploadedFile(id=fid, filename=filename, length=length)
+    return {"upload_url": f"{ctx.sb.base_url}upload/{fid}", "file_id": fid}
+
+
+@method("files.completeUploadExternal")
+def files_complete_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    entries = _json_arg(args, "files")
+    if not isinstance(entries, list) or not entries:
+        raise SlackError("invalid_arguments")
+    targets: list[Channel] = []
+    for ref in ([args["channel_id"]] if args.get("channel_id") else []) + _list_arg(args.get("channels")):
+        channel = ctx.ws.channel(str(ref), viewer=ctx.caller.id)
+        if ctx.caller.id not in channel.members:
+            raise SlackError("not_in_channel")
+        targets.append(channel)
+    done = []
+    for entry in entries:
+        f = ctx.ws.files.get(str(entry.get("id")))
+        if f is None or f.content is None:
+            raise SlackError("file_not_found")
+        f.title = entry.get("title") or f.filename
+        done.append(f)
+    for f in done:
+        f.completed = True
+        f.initial_comment = args.get("initial_comment")
+        f.thread_ts = args.get("thread_ts")
+        f.channels = [c.id for c in targets]
+    for channel in targets:
+        msg = ctx.ws.new_message(
+            channel,
+            ctx.caller,
+            text=str(args.get("initial_comment") or ""),
+            blocks=None,
+            thread_ts=args.get("thread_ts") or None,
+            allow_empty=True,
+        )
+        msg["files"] = [_file_api(f) for f in done]
+        msg["upload"] = True
+        _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
+    return {"files": [_file_api(f) for f in done]}
+
+
+def _file_api(f: Any) -> dict[str, Any]:
+    return {"id": f.id, "name": f.filename, "title": f.title, "size": f.length, "channels": list(f.channels)}
+
+
+async def handle_upload(request: web.Request) -> web.Response:
+    """The upload URL itself: takes the bytes (raw body or a multipart `file` part)."""
+    sb: SlackSandbox = request.app[SANDBOX]
+    fid = request.match_info["file_id"]
+    with sb.workspace.lock:
+        f = sb.workspace.files.get(fid)
+    if f is None:
+        return web.Response(status=404, text="file not found")
+    if request.content_type == "multipart/form-data":
+        form = await request.post()
+        part = form.get("file") or next(iter(form.values()), b"")
+        data = part.file.read() if hasattr(part, "file") else str(part).encode()
+    else:
+        data = await request.read()
+    with sb.workspace.lock:
+        f.content = data
+    return web.Response(text=f"OK - {len(data)}")
+
+
+# -- Socket Mode --------------------------------------------------------------------------
+
+
+@method("apps.connections.open")
+def apps_connections_open(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    return {"url": ctx.sb.socket_mode.new_url()}
+
+
+# -- event shapes ---------------------------------------------------------------------------
+
+
+def changed_event(ts: str, channel: Channel, msg: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "message": dict(msg),
+        "previous_message": previous,
+        "channel": channel.id,
+        "hidden": True,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": channel.channel_type,
+    }
+
+
+def deleted_event(ts: str, channel: Channel, msg: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "previous_message": dict(msg),
+        "channel": channel.id,
+        "hidden": True,
+        "deleted_ts": msg["ts"],
+        "event_ts": ts,
+        "ts": ts,
+        "channel_type": channel.channel_type,
+    }
