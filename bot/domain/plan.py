@@ -121,7 +121,7 @@ class _Lines:
         self.by_path: dict[str, int] = {}
 
     def walk(self, node: yaml.Node, path: str) -> Any:
-        self.by_path[path] = node.start_mark.line + 1
+        self.by_path.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
