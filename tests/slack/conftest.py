@@ -123,3 +123,128 @@ def new_app(sb: SlackSandbox) -> Callable[..., App]:
         return App(client=make_client(sb), signing_secret=sb.signing_secret, **kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+# -- end-to-end: the real bot (bot.adapters.slack) on the sandbox -------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+PROMPTS = REPO / "prompts"
+NAMES = ["Matthew Okafor", "Felize Marquez", "Saskia Lindqvist", "Paul Brennan", "Bob Kettering", "Dana Goldberg",
+         "Devi Gupta", "Priya Hallam", "Sam Ortiz", "Tanya Boateng", "Lena Novak", "Kofi Asante"]
+
+
+class SlackCall:
+    """One community call in a sandbox workspace, run by the real bot: reads like a transcript."""
+
+    def __init__(self, sb: SlackSandbox, tmp_path: Path, *, mode: str = "socket", time_scale: float = 1.0,
+                 people: int = 9, extra: dict[str, str] | None = None) -> None:
+        self.sb, self.mode = sb, mode
+        self.fiona = sb.add_user("Fiona Mensah", display_name="Fiona", is_admin=True)
+        self.olu = sb.add_user("Olu Adeyemi", display_name="Olu")
+        self.people = [sb.add_user(name, display_name=name.split()[0]) for name in NAMES[:people]]
+        sb.add_usergroup("organisers", [self.olu])
+        self.home = sb.add_channel("community-call", [self.fiona, self.olu, *self.people])
+        from bot.config import Settings
+
+        self.settings = Settings.from_mapping({
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'slack.db'}",
+            "BREAKOUT_PROMPTS_DIR": str(PROMPTS),
+            "BREAKOUT_TIME_SCALE": str(time_scale),
+            "SLACK_BOT_TOKEN": sb.bot_token,
+            "SLACK_APP_TOKEN": sb.app_token,
+            "SLACK_SIGNING_SECRET": sb.signing_secret,
+            "SLACK_API_URL": sb.api_url,
+            "SLACK_MODE": mode,
+            "SLACK_ORGANISERS": "@organisers",
+            **(extra or {}),
+        })
+        self.clock_name = f"slack-test-{tmp_path.name}"
+        self.bot = None
+        self.start_bot()
+
+    def start_bot(self):  # noqa: ANN201 - a SlackBot
+        import random
+
+        from bot.adapters.slack.client import make_web_client
+        from bot.adapters.slack.runner import SlackBot
+
+        client = make_web_client(self.settings, backoff_factor=0.01)
+        self.bot = SlackBot(self.settings, client=client, http_host="127.0.0.1", http_port=0, ping_interval=0.2,
+                            rng=random.Random(4), clock_name=self.clock_name)
+        connections = self.sb.socket_mode.connection_count
+        self.bot.start()
+        if self.mode == "http":
+            self.sb.request_url = self.bot.url
+        else:
+            self.sb.wait_until(lambda: self.sb.socket_mode.connection_count > connections and self.sb.socket_mode.connections,
+                               timeout=5, message="the bot's Socket Mode connection")
+        return self.bot
+
+    def stop_bot(self) -> None:
+        if self.bot is None:
+            return
+        if self.mode == "socket" and self.bot._handler is not None:  # noqa: SLF001
+            self.bot._handler.client.auto_reconnect_enabled = False  # noqa: SLF001
+            self.bot._handler.client.default_auto_reconnect_enabled = False  # noqa: SLF001
+            self.sb.drop_socket_connections(graceful=True)
+        self.bot.stop(wait=False)
+        self.bot = None
+
+    # -- transcript helpers ------------------------------------------------------------------
+
+    def group_channels(self) -> list:
+        return sorted((c for c in self.sb.workspace.channels.values() if c.name.startswith("breakout-")),
+                      key=lambda c: c.name)
+
+    def channel_of(self, user) -> object:  # noqa: ANN001
+        return next(c for c in self.group_channels() if user.id in c.members)
+
+    def posts(self, channel, *, header: str | None = None) -> list[dict]:  # noqa: ANN001
+        out = []
+        for m in self.sb.bot_messages(channel):
+            head = next((b["text"]["text"] for b in m.get("blocks", []) if b["type"] == "header"), None)
+            if header is None or (head or "").startswith(header):
+                out.append(m)
+        return out
+
+    def question_ts(self, channel, number: int) -> str:  # noqa: ANN001
+        (post,) = self.posts(channel, header=f"Question {number} of")
+        return str(post["ts"])
+
+    def breakout(self, text: str, user=None, channel=None):  # noqa: ANN001, ANN201
+        """Type /breakout TEXT and wait for the final answer; returns what the typist read last."""
+        user = user or self.fiona
+        result = user.run_command(channel or self.home, "/breakout", text)
+        assert result.acked, result
+        return result
+
+    INTERIM = ("Starting ", "Setting up the breakout", "Putting the summary together")
+
+    def answer(self, result, timeout: float = 10.0) -> str:  # noqa: ANN001
+        """The typist's final private answer to a command (its ack note and progress replaced)."""
+        hook = self.sb._response_urls[result.token]  # noqa: SLF001
+
+        def final() -> str | None:
+            eph = next((e for e in self.sb.workspace.ephemerals if e["ts"] == hook.last_ephemeral), None)
+            if eph is None or not result.responses or eph["text"].startswith(self.INTERIM):
+                return None
+            return str(eph["text"])
+
+        return str(self.sb.wait_until(final, timeout=timeout, message="the command's answer"))
+
+    def close(self) -> None:
+        self.stop_bot()
+
+
+@pytest.fixture
+def call_factory(sb: SlackSandbox, tmp_path: Path):  # noqa: ANN201
+    calls: list[SlackCall] = []
+
+    def make(**kwargs: object) -> SlackCall:
+        call = SlackCall(sb, tmp_path, **kwargs)  # type: ignore[arg-type]
+        calls.append(call)
+        return call
+
+    yield make
+    for call in calls:
+        call.close()

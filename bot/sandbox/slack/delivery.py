@@ -46,6 +46,8 @@ class Delivery:
     created_at: float = field(default_factory=time.monotonic)
     #: Who did it and where (user, channel ids), for what Slack shows them afterwards.
     context: dict[str, Any] = field(default_factory=dict)
+    #: retry_attempt of the first attempt (a forced redelivery starts above 0).
+    first_attempt: int = 0
 
     @property
     def retries(self) -> int:

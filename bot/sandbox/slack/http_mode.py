@@ -94,9 +94,9 @@ class HttpGateway:
         assert url, "HTTP mode needs sb.request_url"
         body, content_type = encode(d)
         retries = self.sb.max_retries if d.kind == EVENTS_API else 0
-        reason = ""
-        for attempt_no in range(retries + 1):
-            if attempt_no:
+        reason = "http_timeout" if d.first_attempt else ""
+        for attempt_no in range(d.first_attempt, d.first_attempt + retries + 1):
+            if attempt_no > d.first_attempt:
                 await asyncio.sleep(self.sb.retry_delay)
             headers = self.headers(body, content_type, d.tamper)
             if attempt_no:

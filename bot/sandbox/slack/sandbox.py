@@ -64,6 +64,8 @@ class _ResponseUrl:
     #: The message an action came from: (is_ephemeral, ts).
     origin: tuple[bool, str] | None = None
     uses: int = 0
+    #: The ephemeral message this hook last showed (a command's answer, which replace_original replaces).
+    last_ephemeral: str | None = None
 
 
 class CommandResult:
@@ -376,7 +378,7 @@ class SlackSandbox:
             "response_url": f"{self.base_url}response/{token}",
             "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**9)}.{secrets.token_hex(8)}",
         }
-        d = self._deliver(SLASH_COMMANDS, payload, tamper=tamper, context={"user": u.id, "channel": c.id})
+        d = self._deliver(SLASH_COMMANDS, payload, tamper=tamper, context={"user": u.id, "channel": c.id, "hook": token})
         if wait:
             d.wait(self.ack_timeout + self.connect_wait + 2)
         return CommandResult(self, d, token, u, c)
@@ -637,6 +639,15 @@ class SlackSandbox:
             return None
         return self._deliver(EVENTS_API, self.event_payload(event), tamper=tamper)
 
+    def redeliver(self, delivery: Delivery) -> Delivery:
+        """Send an event again as Slack's retry would (same payload and event_id, retry_attempt > 0)."""
+        d = Delivery(kind=delivery.kind, payload=delivery.payload, envelope_id=delivery.envelope_id,
+                     context=delivery.context, first_attempt=max(1, len(delivery.attempts)))
+        self.deliveries.append(d)
+        gateway = self.http if self.request_url else self.socket_mode
+        self._spawn(gateway.deliver(d))
+        return d
+
     def events(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.kind == EVENTS_API]
 
@@ -648,7 +659,10 @@ class SlackSandbox:
         if not (body.get("text") or body.get("blocks")):
             return
         ctx = d.context
-        self._show(body, ctx["user"], ctx["channel"], source="ack")
+        shown = self._show(body, ctx["user"], ctx["channel"], source="ack")
+        hook = self._response_urls.get(ctx.get("hook", ""))
+        if hook is not None and shown is not None:
+            hook.last_ephemeral = shown
 
     def _on_unacked(self, d: Delivery) -> None:
         if d.kind != SLASH_COMMANDS:
@@ -664,7 +678,8 @@ class SlackSandbox:
             source="slack",
         )
 
-    def _show(self, body: dict[str, Any], user: str, channel: str, *, source: str) -> None:
+    def _show(self, body: dict[str, Any], user: str, channel: str, *, source: str) -> str | None:
+        """Show an answer to its person (ephemeral) or the channel; the ephemeral's ts if one."""
         c = self.workspace.channels[channel]
         blocks = body.get("blocks")
         if isinstance(blocks, str):
@@ -673,8 +688,8 @@ class SlackSandbox:
             with self.workspace.lock:
                 msg = self.workspace.new_message(c, self.workspace.bot, text=body.get("text"), blocks=blocks)
             self._emit_event(({**msg, "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}, c))
-        else:
-            self.workspace.add_ephemeral(c, user, text=body.get("text"), blocks=blocks, source=source)
+            return None
+        return str(self.workspace.add_ephemeral(c, user, text=body.get("text"), blocks=blocks, source=source)["ts"])
 
     def _new_response_url(self, source: str, user: str, channel: str, origin: tuple[bool, str] | None = None) -> str:
         token = secrets.token_urlsafe(12)
@@ -706,8 +721,13 @@ class SlackSandbox:
         with self.workspace.lock:
             if hook.origin and (body.get("replace_original") or body.get("delete_original")):
                 self._apply_to_original(hook, body)
+            elif hook.last_ephemeral and body.get("replace_original") and body.get("response_type") != "in_channel":
+                self._apply_to_original(_ResponseUrl(hook.token, hook.source, hook.user, hook.channel,
+                                                     (True, hook.last_ephemeral)), body)
             else:
-                self._show(body, hook.user, hook.channel, source="response_url")
+                shown = self._show(body, hook.user, hook.channel, source="response_url")
+                if shown is not None:
+                    hook.last_ephemeral = shown
         return web.Response(text="ok")
 
     def _apply_to_original(self, hook: _ResponseUrl, body: dict[str, Any]) -> None:

@@ -130,9 +130,9 @@ class SocketModeGateway:
 
     async def deliver(self, d: Delivery) -> None:
         retries = self.sb.max_retries if d.kind == EVENTS_API else 0
-        reason = ""
-        for attempt_no in range(retries + 1):
-            if attempt_no:
+        reason = "timeout" if d.first_attempt else ""
+        for attempt_no in range(d.first_attempt, d.first_attempt + retries + 1):
+            if attempt_no > d.first_attempt:
                 await asyncio.sleep(self.sb.retry_delay)
             attempt = Attempt(retry_attempt=attempt_no, retry_reason=reason, sent_at=self.sb.clock())
             d.attempts.append(attempt)

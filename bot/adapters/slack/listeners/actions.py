@@ -1,0 +1,44 @@
+"""The consent buttons (in each group's welcome and in the private prompt)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.services.errors import BreakoutError
+
+from .. import blocks as bk
+from ..services import SlackServices
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, s: SlackServices) -> None:
+    def ack_consent(ack: Ack) -> None:
+        ack()
+
+    def choose(body: dict[str, Any], respond: Respond) -> None:
+        action = body["actions"][0]
+        try:
+            breakout_id, level = bk.parse_consent_value(action.get("value", ""))
+        except ValueError:
+            log.warning("a consent button with an unknown value: %r", action.get("value"))
+            return
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+        try:
+            actor = s.actor(team_id, body["user"]["id"])
+            text = s.core.consents.choose(actor, level=level, via="button", channel_id=channel_id,
+                                          breakout_id=breakout_id).confirmation
+        except BreakoutError as exc:
+            text = str(exc)
+        except Exception:
+            log.exception("recording a consent choice failed")
+            text = "Sorry, your choice could not be saved just now. Please press the button again in a minute."
+        replace = bool((body.get("container") or {}).get("is_ephemeral"))  # the private prompt: replace it
+        respond(**bk.reply_payload(text), replace_original=replace)
+
+    app.action(re.compile(f"^{bk.CONSENT_ACTION_PREFIX}"))(ack=ack_consent, lazy=[choose])

@@ -1,0 +1,189 @@
+"""``/breakout`` and ``/summary``.
+
+The ack is immediate and does no I/O: the text is parsed, a typo is answered with the usage and the
+plans, and anything else is acknowledged with a short note. The work runs after the ack (a bolt
+lazy listener) and answers through the command's ``response_url``, replacing the note, so the
+typist sees progress ("channels 5/13") and then the result, privately.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, wait
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.services.commands import BREAKOUT_USAGE, SUMMARY_USAGE, parse_breakout, parse_summary
+from bot.services.errors import BreakoutError, NotFound
+from bot.services.port import ChatError
+
+from .. import blocks as bk
+from ..port import reason
+from ..services import SlackServices
+
+log = logging.getLogger(__name__)
+
+SORRY = "Something went wrong on our side (it is logged). Please try again in a minute."
+#: A summary longer than this many messages goes only as a file.
+MAX_SUMMARY_MESSAGES = 3
+
+
+class ProgressReporter:
+    """Updates the command's answer in place, a few times at most (a response_url takes 5 posts)."""
+
+    def __init__(self, respond: Respond, services: SlackServices, *, interval: float = 0.5, max_updates: int = 2):
+        self.respond, self.services = respond, services
+        self.interval, self.max_updates = interval, max_updates
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._updates = 0
+        self._finished = False
+        self._pending: list[Future[Any]] = []
+
+    def __call__(self, text: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._finished or self._updates >= self.max_updates or now - self._last < self.interval:
+                return
+            self._updates += 1
+            self._last = now
+            payload = bk.reply_payload(f"Setting up the breakout: {text}…")
+            self._pending.append(self.services.workers.submit(self._send, payload))
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        try:
+            self.respond(**payload, replace_original=True)
+        except Exception:  # progress is a courtesy; the final answer still comes
+            log.warning("progress update failed", exc_info=True)
+
+    def finish(self, text: str) -> None:
+        with self._lock:
+            self._finished = True
+            pending = list(self._pending)
+        wait(pending, timeout=10)
+        self.respond(**bk.reply_payload(text), replace_original=True)
+
+
+def _answer(work: Callable[[], str], services: SlackServices, *, with_plans: bool = False) -> str:
+    """Run one command; turn every kind of failure into the sentence the typist should read."""
+    try:
+        return work()
+    except NotFound as exc:
+        text = str(exc)
+        return f"{text}\n\n{services.plan_list()}" if with_plans and "plan" in text.lower() else text
+    except BreakoutError as exc:
+        return str(exc)
+    except ChatError as exc:
+        return f"Slack refused: {exc}"
+    except (SlackApiError, SlackClientError) as exc:
+        log.warning("a command failed on the Slack side: %s", exc)
+        return f"Slack refused: {reason(exc)}"
+    except Exception:
+        log.exception("a command failed")
+        return SORRY
+
+
+def register(app: App, s: SlackServices) -> None:
+    def ack_breakout(ack: Ack, command: dict[str, Any]) -> None:
+        try:
+            parsed = parse_breakout(command.get("text", ""))
+        except BreakoutError as exc:
+            ack(**bk.reply_payload(f"{exc}\n\n{s.plan_list()}"))
+            return
+        if parsed.action == "help":
+            ack(**bk.reply_payload(f"{BREAKOUT_USAGE}\n\n{s.plan_list()}"))
+        elif parsed.action == "start":
+            ack(**bk.reply_payload(f"Starting {parsed.plan}…"))
+        else:
+            ack()
+
+    def run_breakout(command: dict[str, Any], respond: Respond) -> None:
+        try:
+            parsed = parse_breakout(command.get("text", ""))
+        except BreakoutError:
+            return  # answered by the ack
+        if parsed.action == "help":
+            return
+        channel_id = command["channel_id"]
+        progress = ProgressReporter(respond, s)
+
+        def work() -> str:
+            actor = s.actor(command.get("team_id"), command["user_id"])
+
+            def participants() -> tuple[list[Any], list[Any]]:
+                people = s.directory.people_in(channel_id)
+                facilitators = [p for p in people if s.roles.is_facilitator(p.user_id)]
+                return people, facilitators
+
+            return s.core.run_breakout_command(actor, parsed, channel_id=channel_id, participants=participants,
+                                               progress=progress)
+
+        text = _answer(work, s, with_plans=parsed.action == "start")
+        if parsed.action == "start" and "channel_not_found" in text:
+            text += "\nIf this is a private channel, invite the bot to it first (/invite @breakout-bot)."
+        progress.finish(text)
+
+    app.command("/breakout")(ack=ack_breakout, lazy=[run_breakout])
+
+    def ack_summary(ack: Ack, command: dict[str, Any]) -> None:
+        try:
+            parse_summary(command.get("text", ""))
+        except BreakoutError as exc:
+            ack(**bk.reply_payload(str(exc)))
+            return
+        ack(**bk.reply_payload("Putting the summary together…"))
+
+    def run_summary(command: dict[str, Any], respond: Respond) -> None:
+        try:
+            parsed = parse_summary(command.get("text", ""))
+        except BreakoutError:
+            return
+        user_id, channel_id = command["user_id"], command["channel_id"]
+        messages: list[tuple[str, list[dict[str, Any]]]] = []
+
+        def work() -> str:
+            if parsed.action == "import":
+                return "Importing a chat file works from the command line: breakout-bot summary --help."
+            actor = s.actor(command.get("team_id"), user_id)
+            delivery = s.core.summary_for(actor, parsed, channel_id=channel_id)
+            filename, content, note = _summary_file(s, delivery, parsed.format)
+            s.chat.send_file(user_id=user_id, filename=filename, content=content, title=delivery.summary.title)
+            messages.extend(bk.summary_messages(delivery.summary))
+            if len(messages) > MAX_SUMMARY_MESSAGES:
+                messages.clear()
+                return f"The summary is long, so it is only in the file I just sent you ({filename}).{note}"
+            return f"I also sent you the summary as a file ({filename}) in our direct messages.{note}"
+
+        text = _answer(work, s)
+        if not messages:
+            respond(**bk.reply_payload(text), replace_original=True)
+            return
+        for i, (fallback, blocks) in enumerate(messages):
+            respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=(i == 0))
+        respond(**bk.reply_payload(text), replace_original=False)
+
+    app.command("/summary")(ack=ack_summary, lazy=[run_summary])
+
+
+def _summary_file(s: SlackServices, delivery: Any, fmt: str) -> tuple[str, bytes, str]:
+    """(filename, bytes, a note for the reply) in the format asked for; Markdown by default."""
+    templates = s.core.settings.prompts_dir / "templates"
+    stem = delivery.filename.rsplit(".", 1)[0]
+    if fmt == "html":
+        from bot.render.html import render_html
+
+        return f"{stem}.html", render_html(delivery.summary, templates=templates).encode("utf-8"), ""
+    if fmt == "docx":
+        from bot.render.docx import render_docx
+
+        return f"{stem}.docx", render_docx(delivery.summary, templates=templates), ""
+    note = " (PDF is not available from Slack; here is Markdown.)" if fmt == "pdf" else ""
+    return delivery.filename, delivery.markdown.encode("utf-8"), note
+
+
+__all__ = ["register", "SUMMARY_USAGE"]

@@ -1,0 +1,158 @@
+"""Wiring: settings -> WebClient -> port -> core -> bolt App -> Socket Mode or HTTP.
+
+``breakout-bot run slack`` calls ``run_slack``; tests and the demo build a ``SlackBot`` with their
+own client (pointed at the sandbox), HTTP port 0 and a short Socket Mode ping interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from collections.abc import Callable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.services.app import BreakoutApp
+
+from . import listeners
+from .client import make_web_client
+from .people import Directory, Roles
+from .port import SlackChat
+from .services import SlackServices
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("http: " + format, *args)
+
+
+class SlackBot:
+    """The bot on Slack: start() connects (Socket Mode) or listens (HTTP); stop() undoes it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: WebClient | None = None,
+        mode: str | None = None,
+        http_host: str = "0.0.0.0",
+        http_port: int | None = None,
+        ping_interval: float = 10.0,
+        rng: random.Random | None = None,
+        clock_name: str | None = None,
+        now: Callable[..., Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mode = mode or settings.resolved_slack_mode
+        if self.mode == "socket" and not settings.slack_app_token:
+            raise ValueError("Socket Mode needs SLACK_APP_TOKEN (xapp-...); or set SLACK_MODE=http.")
+        if self.mode == "http" and not settings.slack_signing_secret:
+            raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack.")
+        self.client = client or make_web_client(settings)
+        self.directory = Directory(self.client)
+        self.roles = Roles(self.client, self.directory, facilitators=settings.slack_facilitators,
+                           organisers=settings.slack_organisers)
+        self.chat = SlackChat(self.client, self.directory)
+        extra: dict[str, Any] = {"now": now} if now is not None else {}
+        self.core = BreakoutApp(settings, self.chat, rng=rng, clock_name=clock_name, **extra)
+        self.services = SlackServices(self.core, self.chat, self.directory, self.roles)
+        self.app = App(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            # Listeners finish before the ack: a quote is committed before Slack hears "got it".
+            # Slow command work runs in lazy listeners after the ack.
+            process_before_response=True,
+            request_verification_enabled=self.mode == "http",
+        )
+        listeners.register(self.app, self.services)
+        self.http_host, self.http_port = http_host, http_port if http_port is not None else settings.slack_port
+        self.ping_interval = ping_interval
+        self._handler: SocketModeHandler | None = None
+        self._server: WSGIServer | None = None
+        self._started = False
+
+    @property
+    def url(self) -> str | None:
+        """The Request URL in HTTP mode (what Slack, or the sandbox, POSTs to)."""
+        if self._server is None:
+            return None
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "") else self.http_host
+        return f"http://{host}:{self._server.server_port}{EVENTS_PATH}"
+
+    def start(self) -> "SlackBot":
+        self.core.start()
+        self._started = True
+        if self.mode == "socket":
+            self._handler = SocketModeHandler(self.app, self.settings.slack_app_token, web_client=self.client,
+                                              ping_interval=self.ping_interval)
+            self._handler.connect()
+            log.info("connected to Slack over Socket Mode")
+        else:
+            handler = SlackRequestHandler(self.app)
+            self._server = make_server(self.http_host, self.http_port, handler, server_class=_ThreadingWSGIServer,
+                                       handler_class=_LoggingHandler)
+            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="slack-http", daemon=True).start()
+            log.info("listening for Slack on %s", self.url)
+        return self
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Disconnect, stop the clock, close the database. ``wait=False`` skips joining idle threads."""
+        if self._handler is not None:
+            handler, self._handler = self._handler, None
+            handler.client.auto_reconnect_enabled = False
+            handler.client.default_auto_reconnect_enabled = False
+            if wait:
+                handler.close()
+            else:
+                threading.Thread(target=handler.close, daemon=True).start()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.services.workers.shutdown(wait=True)
+        if self._started:
+            self.core.shutdown()
+            self._started = False
+
+    def __enter__(self) -> "SlackBot":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_slack(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        bot = SlackBot(settings)
+    except ValueError as exc:
+        print(f"Cannot start on Slack: {exc}")
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    bot.start()
+    print(f"breakout-bot is running on Slack ({bot.mode} mode){' at ' + bot.url if bot.url else ''}. Ctrl-C stops it.")
+    try:
+        stop.wait()
+    finally:
+        bot.stop()
+    return 0
