@@ -101,8 +101,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from bot.render.markdown import render_markdown
+    from bot.render.formats import render_summary
+    from bot.render.pdf import PdfFailed, PdfUnavailable
     from bot.services.context import Core
+    from bot.services.errors import BadArguments
     from bot.services.messages import MessageBook
     from bot.services.plans import PlanLibrary
     from bot.services.summarise import Summaries
@@ -114,14 +116,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
         core = Core(db=db, port=None, plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
                     messages=MessageBook(settings.prompts_dir))
         summary = Summaries(core).build(args.breakout, by=args.by, highlights_only=args.highlights)
-        text = render_markdown(summary, templates=settings.prompts_dir / "templates")
     finally:
         db.dispose()
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"Wrote {args.output}")
+    try:
+        rendered = render_summary(summary, args.format, templates=settings.prompts_dir / "templates")
+    except (PdfUnavailable, PdfFailed) as exc:
+        raise BadArguments(f"{exc} --format html, docx and md work without it.") from None
+    output = args.output
+    if output is None and not rendered.is_text:  # never dump a binary file onto the terminal
+        output = f"summary-breakout-{args.breakout}{rendered.extension}"
+    if output:
+        Path(output).write_bytes(rendered.content)
+        print(f"Wrote {output}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(rendered.content.decode("utf-8"))
     return 0
 
 
@@ -219,8 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("breakout", type=int, help="the breakout's number (see: breakout-bot breakouts)")
     summary.add_argument("--by", choices=["question", "group"], default="question")
     summary.add_argument("--highlights", action="store_true", help="only quotes marked as highlights")
+    summary.add_argument("--format", choices=["md", "html", "docx", "pdf"], default="md",
+                         help="md or html print (or -o); docx and pdf are written to a file (pdf needs Chromium)")
     summary.add_argument("-o", "--output", help="write to this file instead of printing")
     summary.set_defaults(func=cmd_summary)
+
+    from bot.pack_cli import add_pack_commands
+
+    add_pack_commands(sub)
 
     sync = sub.add_parser("discord-sync", help="register the Discord slash commands (deliberately, not on every start)")
     sync.add_argument("--guild", help="a server id: sync there at once instead of globally")

@@ -43,7 +43,8 @@ GREETING = re.compile(
     r"|\bhello\s+from\b|\bhi\s+from\b|\bfirst\s+(?:time|meeting|call)\b",
     re.IGNORECASE,
 )
-PLACE = re.compile(r"\b(?:from|in)\s+(?:(?:a|the|very|sunny|snowy|rainy|cold|warm|chilly|lovely|beautiful|wet|windy|grey|gray)\s+)*[A-Z]")
+PLACE = re.compile(r"\b(?:from|in)\s+(?:[a-z]+,?\s+){0,5}[A-Z]")  # 'from a very snowy and cold Boston'
+DASH = re.compile(r"\s+[-–—]\s+")
 TRACKING = re.compile(r"^(?:utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|igshid|si)$", re.IGNORECASE)
 
 
@@ -122,7 +123,7 @@ def pick_reflections(
 ) -> tuple[ChatLine, ...]:
     """The chat's longer contributions, in order: what the pack calls reflections shared in the chat.
 
-    Greetings and messages that are mostly a link are left for the hellos and the resources. ``skip`` holds
+    Greetings and messages that share a link are left for the hellos and the resources. ``skip`` holds
     texts already used elsewhere (the hellos).
     """
     skipped = {" ".join(s.split()) for s in skip}
@@ -131,7 +132,9 @@ def pick_reflections(
         text = " ".join(m.text.split())
         if text in skipped:
             continue
-        words_without_links = URL.sub("", text).split()
+        if URL.search(text):
+            continue
+        words_without_links = text.split()
         if len(words_without_links) < min_words:
             continue
         if is_greeting(text) and len(words_without_links) < 2 * min_words:
@@ -148,16 +151,19 @@ class _Found:
     url: str
     shared_by: list[str]
     context: str
+    title: str | None = None
 
 
 def collect_resources(
     messages: Iterable[Said],
     label: Label,
     *,
-    words: int = 12,
+    words: int = 40,
     rewrite: Rewrite | None = None,
 ) -> tuple[Resource, ...]:
     """Each link once, in the order first shared, with who shared it and the words around it.
+
+    A message shaped like the pack's own list, 'Title - what it is URL', gives the link its title.
 
     A link from someone who is not to be quoted is still listed (a link is not a quote), but without
     their name and without their words.
@@ -168,19 +174,22 @@ def collect_resources(
         name = label(m.author)
         for match in URL.finditer(text):
             key = url_key(match.group(0))
-            context = ""
+            context, title = "", None
             if name is not None:
-                context = _around(text, match.start(), match.end(), words)
-                if rewrite and context:
-                    context = rewrite(context)
+                title, context = _titled(text, match)
+                if title is None:
+                    context = _around(text, match.start(), match.end(), words)
+                if rewrite:
+                    context = rewrite(context) if context else context
+                    title = rewrite(title) if title else title
             entry = found.get(key)
             if entry is None:
-                found[key] = entry = _Found(tidy_url(match.group(0)), [], context)
+                found[key] = entry = _Found(tidy_url(match.group(0)), [], context, title)
             elif not entry.context and context:
-                entry.context = context
+                entry.context, entry.title = context, entry.title or title
             if name is not None and name not in entry.shared_by:
                 entry.shared_by.append(name)
-    return tuple(Resource(url=f.url, label=None, shared_by=tuple(f.shared_by), context=f.context) for f in found.values())
+    return tuple(Resource(url=f.url, label=f.title, shared_by=tuple(f.shared_by), context=f.context) for f in found.values())
 
 
 def _around(text: str, start: int, end: int, words: int) -> str:
@@ -188,6 +197,18 @@ def _around(text: str, start: int, end: int, words: int) -> str:
     after = [w for w in URL.sub("", text[end:]).split() if any(c.isalnum() for c in w)][:words]
     context = " ".join(before + after)
     return context.strip(" :-–—,;|>").strip()
+
+
+def _titled(text: str, match: re.Match[str]) -> tuple[str | None, str]:
+    """'Title - what it is URL' (the link alone at the start or end of its message): (title, what it is)."""
+    before, after = text[: match.start()].strip(), text[match.end():].strip(" .)")
+    if len(URL.findall(text)) != 1 or (before and after):
+        return None, ""
+    rest = " ".join((before or after).split())
+    parts = DASH.split(rest, maxsplit=1)
+    if len(parts) == 2 and parts[0].strip(" :") and parts[1].strip() and len(parts[0].split()) <= 20:
+        return parts[0].strip(" :"), parts[1].strip(" :-–—")
+    return None, ""
 
 
 def distinct_people(names: Iterable[str]) -> int:

@@ -16,9 +16,12 @@ from bot.domain.summary import Summary
 from bot.render.markdown import render_markdown
 from bot.scheduling.clock import Clock
 from bot.services.capture import Capture
+from bot.services.chat_import import ChatImports
 from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
 from bot.services.consent import Consents
 from bot.services.context import Actor, Core, utcnow
+from bot.services.curation import Curation
+from bot.services.errors import BadArguments
 from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.plans import PlanLibrary
@@ -37,6 +40,9 @@ class SummaryDelivery:
     summary: Summary
     markdown: str
     filename: str
+    format: str = "md"  # md | html | docx | pdf: what ``content`` holds
+    content: bytes = b""
+    mimetype: str = "text/markdown; charset=utf-8"
 
 
 class BreakoutApp:
@@ -52,6 +58,8 @@ class BreakoutApp:
         self.capture = Capture(self.core)
         self.consents = Consents(self.core, self.lifecycle)
         self.summaries = Summaries(self.core)
+        self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
+        self.curation = Curation(self.core)  # highlights, and taking one's own message out
         self._running = False
 
     @property
@@ -124,5 +132,20 @@ class BreakoutApp:
         summary = self.summaries.for_actor(actor, breakout_id=command.breakout_id, channel_id=channel_id,
                                            by=command.by, highlights_only=command.highlights_only)  # type: ignore[arg-type]
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
-        markdown = render_markdown(summary, templates=self.settings.prompts_dir / "templates")
-        return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}.md")
+        templates = self.settings.prompts_dir / "templates"
+        markdown = render_markdown(summary, templates=templates)
+        fmt = getattr(command, "format", "md") or "md"
+        if fmt == "md":
+            return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}.md",
+                                   content=markdown.encode("utf-8"))
+        from bot.render.formats import render_summary
+        from bot.render.pdf import PdfFailed, PdfUnavailable
+
+        try:
+            rendered = render_summary(summary, fmt, templates=templates)
+        except (PdfUnavailable, PdfFailed) as exc:
+            raise BadArguments(f"{exc} format=html, format=docx and format=md work here.") from None
+        except ValueError as exc:
+            raise BadArguments(str(exc)) from None
+        return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}{rendered.extension}",
+                               format=rendered.format, content=rendered.content, mimetype=rendered.mimetype)

@@ -13,6 +13,7 @@ from bot.domain.consent import Level
 from bot.domain.naming import Identity, QuoteText, assign_labels
 from bot.domain.plan import Plan
 from bot.domain.summary import Arrangement, GroupSection, QuestionSection, QuoteLine, Resource, Summary
+from bot.services.chat_import import chat_attendance, chat_people, chat_sections, has_chat, load_chat, merge_resources
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments, NotFound
 from bot.services.lifecycle import require_organiser
@@ -79,6 +80,15 @@ class Summaries:
                 persons.setdefault(p.id, p)
             participants = sum(1 for m, _ in people_in if m.role == "participant")
             default = plan.naming.default
+            # The call's own chat (imported from Zoom): its authors are people too, named by consent.
+            chat_rows = load_chat(s, breakout_id) if has_chat(s, breakout_id) else []
+            for row in chat_rows:
+                if row.person_id not in persons:
+                    persons[row.person_id] = s.get(Person, row.person_id)  # type: ignore[assignment]
+            speakers += [row.person_id for row in chat_rows]
+            attendance = breakout.attendance
+            if attendance is None and has_chat(s, breakout_id):
+                attendance = chat_attendance([p.id for _, p in people_in], sorted(chat_people(s, breakout_id)))
 
         def level_of(person_id: int) -> Level:
             record = consents.get(person_id)
@@ -122,9 +132,12 @@ class Summaries:
             group_sections = tuple(GroupSection(g.number, tuple(by_group.get(g.number, ())))
                                    for g in sorted(groups.values(), key=lambda g: g.number))
         resources = tuple(Resource(url, e["label"], tuple(e["by"]), e["context"]) for url, e in shared.items())
+        pack = chat_sections(chat_rows, labels, texts, highlights_only=highlights_only)
+        resources = merge_resources(resources, pack.resources)
         return Summary(
             title=plan.title, date=plan.date or breakout.started_at.date(), participant_count=participants,
             group_count=len(groups), questions=sections, arrangement=by, groups=group_sections,
             series=plan.series, speaker=plan.speaker, chatham_house=plan.naming.chatham_house,
-            resources=resources, attendance=breakout.attendance, highlights_only=highlights_only,
+            resources=resources, attendance=attendance, highlights_only=highlights_only,
+            chat=pack.chat, hellos=pack.hellos,
         )

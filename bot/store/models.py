@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Index
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -156,3 +156,47 @@ class Post(Base):
     state: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed
     error: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# --- The call's own chat, imported from a Zoom export (issue 5) -------------------------------------------
+
+
+class ChatImport(Base):
+    """One imported chat file per breakout; importing again replaces it whole."""
+
+    __tablename__ = "chat_imports"
+    __table_args__ = (UniqueConstraint("breakout_id", name="uq_chat_imports_breakout"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    breakout_id: Mapped[int] = mapped_column(ForeignKey("breakouts.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    message_count: Mapped[int] = mapped_column(Integer)
+    direct_dropped: Mapped[int] = mapped_column(Integer, default=0)  # counted, never stored
+    reactions: Mapped[int] = mapped_column(Integer, default=0)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatEntry(Base):
+    """A public message of the call's chat. Its author is a Person (a member of the breakout when the names
+    match, else a chat-only person), so consent and 'forget me' reach it like any quote."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (UniqueConstraint("import_id", "position", name="uq_chat_messages_position"),
+                      Index("ix_chat_messages_breakout", "breakout_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("chat_imports.id", ondelete="CASCADE"))
+    breakout_id: Mapped[int] = mapped_column(ForeignKey("breakouts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order in the file, from 1
+    line: Mapped[int] = mapped_column(Integer)  # line of the file, for people fixing a file
+    sent_at: Mapped[dt.time] = mapped_column(Time)
+    author: Mapped[str] = mapped_column(String(200))  # the display name as Zoom wrote it
+    text: Mapped[str] = mapped_column(Text)
+    reply_to: Mapped[str | None] = mapped_column(Text)
+    reactions: Mapped[int] = mapped_column(Integer, default=0)
+    highlighted: Mapped[bool] = mapped_column(Boolean, default=False)
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)

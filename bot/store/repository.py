@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Post, Quote
+from bot.store.models import Breakout, ChatEntry, ConsentRecord, Group, Membership, Person, Post, Quote
 
 
 def upsert_person(session: Session, *, workspace: str, user_id: str, full_name: str,
@@ -106,7 +106,7 @@ def forget_person(session: Session, person: Person) -> dict[str, int]:
     SQLite without foreign keys would still forget them.
     """
     counts = {}
-    for model in (Quote, ConsentRecord, Membership):
+    for model in (Quote, ChatEntry, ConsentRecord, Membership):
         result = session.execute(delete(model).where(model.person_id == person.id))
         counts[model.__tablename__] = result.rowcount or 0
     session.delete(person)
