@@ -1,0 +1,101 @@
+"""The discord.py client: dependencies passed in, commands and persistent buttons added in setup_hook.
+
+Modelled on discord.py's ``examples/advanced_startup.py``: the core (``BreakoutApp``), the port and
+the roles are handed to the bot; nothing is built inside a handler or read from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.services.app import BreakoutApp
+
+from . import commands, events
+from .people import Roles
+from .port import DiscordChat
+from .text import NO_MENTIONS
+from .views import ConsentButton
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def breakout_intents() -> discord.Intents:
+    """Exactly what the bot needs; members and message content are privileged (enable them in the
+    Developer Portal, see deploy/discord.md)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True  # role members, channel members, display names
+    intents.voice_states = True  # who is in the call, and moving them
+    intents.guild_messages = True
+    intents.message_content = True  # capture
+    intents.dm_messages = False
+    return intents
+
+
+class BreakoutBot(discord.Client):
+    def __init__(self, *, app: BreakoutApp | None, port: DiscordChat, roles: Roles | None = None,
+                 start_core: bool = True, workers: int = 8, **options: Any) -> None:
+        options.setdefault("intents", breakout_intents())
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        super().__init__(**options)
+        self.app = app  # type: ignore[assignment]
+        self.port = port
+        self.roles = roles or port.roles
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self._start_core = start_core
+        self._core_started = False
+        self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="breakout-core")
+        port.bind(self)
+
+    async def setup_hook(self) -> None:
+        commands.register(self.tree)
+        self.add_dynamic_items(ConsentButton)
+
+    async def blocking(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run the (synchronous) core off the event loop, so the port can call back into it."""
+        return await asyncio.get_running_loop().run_in_executor(self._workers, functools.partial(func, *args, **kwargs))
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
+        if self._start_core and not self._core_started and self.app is not None:
+            self._core_started = True
+            await self.blocking(self.app.start)  # the clock, and recovery of interrupted breakouts
+
+    async def close(self) -> None:
+        await super().close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        log.error("command %s failed", getattr(interaction.command, "qualified_name", "?"), exc_info=error)
+        text = "That did not work (it is logged). Please try again in a moment."
+        if isinstance(error, app_commands.NoPrivateMessage):
+            text = "Use this command in a server channel."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            pass
+
+    async def on_message(self, message: discord.Message) -> None:
+        await events.on_message(self, message)
+
+    async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
+        await events.on_raw_message_edit(self, event)
+
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        await events.on_raw_message_delete(self, event)
+
+    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+        await events.on_raw_bulk_message_delete(self, event)

@@ -1,0 +1,205 @@
+"""The application commands: ``/breakout <subcommand>`` and ``/summary``.
+
+Each handler defers at once (Discord allows 3 seconds), runs the blocking core in a worker thread
+(``bot.blocking``), and answers privately. Options map straight onto the core's command model;
+nothing is parsed from text. Commands are registered with Discord by ``sync_commands`` (a CLI step),
+never on start-up: Discord limits how many commands an application may create per day.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from bot.domain.consent import Level
+from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
+from bot.services.errors import BreakoutError
+
+from .people import participant_pool, workspace_of
+from .port import clip
+from .text import NO_MENTIONS, for_discord
+
+if TYPE_CHECKING:
+    from .client import BreakoutBot
+
+log = logging.getLogger(__name__)
+
+OOPS = "Something went wrong on the bot's side (it is logged). Please try again in a moment."
+
+LEVEL_CHOICES = [
+    app_commands.Choice(name="Use my full name", value=Level.FULL_NAME.value),
+    app_commands.Choice(name="First name only", value=Level.FIRST_NAME.value),
+    app_commands.Choice(name="Initials only", value=Level.INITIALS.value),
+    app_commands.Choice(name="Quote me anonymously", value=Level.ANONYMOUS.value),
+    app_commands.Choice(name="Don't quote me", value=Level.NOT_QUOTED.value),
+]
+
+
+def _bot(interaction: discord.Interaction) -> BreakoutBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def answer(interaction: discord.Interaction, work: Callable[[], str], *, what: str) -> None:
+    """Defer privately, run ``work`` off the loop, send its reply (or the person's error) privately."""
+    bot = _bot(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        reply = await bot.blocking(work)
+    except BreakoutError as exc:
+        reply = str(exc)
+    except Exception:
+        log.exception("%s by %s in %s failed", what, interaction.user.id, interaction.channel_id)
+        reply = OOPS
+    await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _run(interaction: discord.Interaction, command: BreakoutCommand, **extra: object) -> Callable[[], str]:
+    bot = _bot(interaction)
+    assert interaction.guild is not None
+    actor = bot.roles.actor(interaction.user, interaction.guild.id)
+    channel_id = str(interaction.channel_id)
+    return lambda: bot.app.run_breakout_command(actor, command, channel_id=channel_id, **extra)  # type: ignore[arg-type]
+
+
+async def plan_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot = _bot(interaction)
+    entries = await bot.blocking(bot.app.plans.entries)
+    needle = current.strip().lower()
+    choices = []
+    for entry in entries:
+        if entry.plan is None:
+            continue
+        label = f"{entry.plan.title} ({entry.slug})"
+        if needle in entry.slug.lower() or needle in entry.plan.title.lower():
+            choices.append(app_commands.Choice(name=clip(label, 100), value=entry.slug))
+    return choices[:25]
+
+
+def build() -> tuple[app_commands.Group, app_commands.Command]:
+    """Fresh command objects per bot (a restarted bot in the same process gets its own)."""
+    breakout = app_commands.Group(name="breakout", description="Run breakout discussions in this call",
+                                  guild_only=True)
+
+
+    @breakout.command(name="start", description="Split the people in your voice channel (or this channel) into groups")
+    @app_commands.describe(plan="The session plan", groups="How many groups", size="People per group",
+                           minutes="Minutes per question (overrides the plan)",
+                           role="Split the members of this role instead",
+                           include_facilitators="Put facilitators into groups too")
+    @app_commands.autocomplete(plan=plan_autocomplete)
+    async def start(interaction: discord.Interaction, plan: str, groups: app_commands.Range[int, 1, 50] | None = None,
+                    size: app_commands.Range[int, 2, 50] | None = None,
+                    minutes: app_commands.Range[float, 0.1, 240.0] | None = None,
+                    role: discord.Role | None = None, include_facilitators: bool = False) -> None:
+        bot = _bot(interaction)
+        member = interaction.user
+        if not isinstance(member, discord.Member) or interaction.guild is None:
+            await interaction.response.send_message("Start breakouts in a server channel.", ephemeral=True)
+            return
+        pool = participant_pool(member, interaction.channel, bot.roles, role=role)  # type: ignore[arg-type]
+        bot.port.remember_call(str(interaction.channel_id), pool.voice_channel_id)
+        command = BreakoutCommand("start", plan=plan, groups=groups, size=size, minutes=minutes,
+                                  include_facilitators=include_facilitators)
+        work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators))
+        await answer(interaction, lambda: f"{work()}\nPeople: {pool.source}.", what="/breakout start")
+
+
+    @breakout.command(name="status", description="Which question, time left, groups and quotes so far")
+    async def status(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("status", breakout_id=breakout_number)), what="status")
+
+
+    @breakout.command(name="next", description="Skip ahead to the next question (ends after the last)")
+    async def next_question(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("next", breakout_id=breakout_number)), what="next")
+
+
+    @breakout.command(name="extend", description="More time for the current question")
+    async def extend(interaction: discord.Interaction, minutes: app_commands.Range[float, 0.1, 240.0]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)), what="extend")
+
+
+    @breakout.command(name="broadcast", description="Post a message to every group")
+    async def broadcast(interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)), what="broadcast")
+
+
+    @breakout.command(name="pause", description="Stop the clock")
+    async def pause(interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("pause")), what="pause")
+
+
+    @breakout.command(name="resume", description="Restart the clock")
+    async def resume(interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("resume")), what="resume")
+
+
+    @breakout.command(name="stop", description="End the breakout now")
+    async def stop(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("stop", breakout_id=breakout_number)), what="stop")
+
+
+    @breakout.command(name="consent", description="How you may be named if you are quoted")
+    @app_commands.choices(level=LEVEL_CHOICES)
+    async def consent(interaction: discord.Interaction, level: app_commands.Choice[str]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))), what="consent")
+
+
+    @breakout.command(name="name", description="The name to use for you in the write-up")
+    async def name(interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)), what="name")
+
+
+    @breakout.command(name="forget-me", description="Delete everything stored about you")
+    async def forget_me(interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("forget-me")), what="forget-me")
+
+
+    @breakout.command(name="help", description="What the /breakout commands do")
+    async def help_(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"```\n{BREAKOUT_USAGE}\n```", ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+    @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a Markdown file")
+    @app_commands.guild_only()
+    @app_commands.describe(breakout_number="Which breakout (default: the latest here)", by="Arrange by question or by group",
+                           highlights="Only the highlighted quotes")
+    async def summary(interaction: discord.Interaction, breakout_number: int | None = None,
+                      by: Literal["question", "group"] = "question", highlights: bool = False) -> None:
+        bot = _bot(interaction)
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = bot.roles.actor(interaction.user, interaction.guild.id)
+        command = SummaryCommand(breakout_id=breakout_number, by=by, highlights_only=highlights)
+        try:
+            delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
+        except BreakoutError as exc:
+            await interaction.followup.send(for_discord(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        except Exception:
+            log.exception("/summary by %s failed", interaction.user.id)
+            await interaction.followup.send(OOPS, ephemeral=True)
+            return
+        # Discord renders Markdown, so the preview is the write-up itself; the file is the whole of it.
+        preview = discord.utils.escape_mentions(delivery.markdown)
+        if len(preview) > 1900:
+            preview = preview[:1850].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
+        file = discord.File(io.BytesIO(delivery.markdown.encode("utf-8")), filename=delivery.filename)
+        await interaction.followup.send(preview, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    return breakout, summary
+
+
+def register(tree: app_commands.CommandTree, *, guild: discord.abc.Snowflake | None = None) -> None:
+    for command in build():
+        tree.add_command(command, guild=guild)
+
+
+def workspace(interaction: discord.Interaction) -> str:
+    assert interaction.guild_id is not None
+    return workspace_of(interaction.guild_id)

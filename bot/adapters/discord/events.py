@@ -1,0 +1,118 @@
+"""Capture: what people write in the group text channels becomes quotes; edits and deletions follow.
+
+Needs the message content intent (see the README and deploy/discord.md). The quote is committed by
+the core before anything else happens; the same message delivered twice (a gateway replay after a
+RESUME) is stored once, by its natural key (server, channel, message id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from .people import person_info, workspace_of
+from .text import to_neutral
+
+if TYPE_CHECKING:
+    from .client import BreakoutBot
+
+log = logging.getLogger(__name__)
+
+CAPTURED_TYPES = {discord.MessageType.default, discord.MessageType.reply}
+
+
+def _in_order(bot: BreakoutBot, channel_id: int) -> asyncio.Lock:
+    """One lock per channel: discord.py runs each event in its own task and the core in worker
+    threads, so without it an edit or a deletion could overtake the message it changes. asyncio's
+    lock is first come, first served, and each handler asks for it before its first await."""
+    locks: dict[int, asyncio.Lock] = bot.__dict__.setdefault("_capture_locks", {})
+    return locks.setdefault(channel_id, asyncio.Lock())
+
+
+def _where(bot: BreakoutBot, channel_id: int) -> tuple[int, str | None]:
+    """Messages in a thread belong to the thread's parent channel; the thread's id is its starter message's."""
+    channel = bot.get_channel(channel_id)
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return channel.parent_id, str(channel.id)
+    return channel_id, None
+
+
+def _neutral(bot: BreakoutBot, content: str) -> str:
+    def channel_name(cid: int) -> str | None:
+        channel = bot.get_channel(cid)
+        return getattr(channel, "name", None)
+
+    return to_neutral(content, channel_name=channel_name)
+
+
+async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
+    if message.guild is None or message.author.bot or message.webhook_id is not None:
+        return  # the bot's own posts and other bots' come back here too: never quotes
+    if message.type not in CAPTURED_TYPES:
+        return
+    channel_id, thread_id = _where(bot, message.channel.id)
+    if thread_id is None and message.reference is not None and message.reference.message_id:
+        thread_id = str(message.reference.message_id)  # a reply to a question belongs to that question
+    workspace = workspace_of(message.guild.id)
+    try:
+        async with _in_order(bot, channel_id):
+            captured = await bot.blocking(
+                bot.app.capture.message_posted, workspace=workspace, channel_id=str(channel_id),
+                message_id=str(message.id), author=person_info(message.author), text=_neutral(bot, message.content),
+                sent_at=message.created_at, thread_id=thread_id)
+    except Exception:
+        log.exception("capturing message %s in %s failed", message.id, channel_id)
+        return
+    if captured.ask_consent and captured.breakout_id is not None:
+        prompt = bot.app.messages.render("consent_prompt", None)
+        try:
+            await bot.port.tell_async(message.author.id, prompt, channel_id=channel_id,
+                                      consent_options=bot.app.messages.consent_options(),
+                                      breakout_id=captured.breakout_id, guild_id=message.guild.id)
+        except discord.HTTPException:
+            log.warning("could not ask %s how to be named", message.author.id, exc_info=True)
+
+
+async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateEvent) -> None:
+    data = event.data
+    if event.guild_id is None or "content" not in data or data.get("author", {}).get("bot"):
+        return  # embeds resolving also arrive as edits, without content
+    channel_id, _ = _where(bot, event.channel_id)
+    edited = data.get("edited_timestamp")
+    try:
+        async with _in_order(bot, channel_id):
+            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(event.guild_id),
+                               channel_id=str(channel_id), message_id=str(event.message_id),
+                               text=_neutral(bot, data["content"]),
+                               edited_at=dt.datetime.fromisoformat(edited) if edited else None)
+    except Exception:
+        log.exception("applying the edit of message %s failed", event.message_id)
+
+
+async def on_raw_message_delete(bot: BreakoutBot, event: discord.RawMessageDeleteEvent) -> None:
+    if event.guild_id is None:
+        return
+    channel_id, _ = _where(bot, event.channel_id)
+    try:
+        async with _in_order(bot, channel_id):
+            await bot.blocking(bot.app.capture.message_deleted, workspace=workspace_of(event.guild_id),
+                               channel_id=str(channel_id), message_id=str(event.message_id))
+    except Exception:
+        log.exception("applying the deletion of message %s failed", event.message_id)
+
+
+async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMessageDeleteEvent) -> None:
+    if event.guild_id is None:
+        return
+    channel_id, _ = _where(bot, event.channel_id)
+    async with _in_order(bot, channel_id):
+        for message_id in event.message_ids:
+            try:
+                await bot.blocking(bot.app.capture.message_deleted, workspace=workspace_of(event.guild_id),
+                                   channel_id=str(channel_id), message_id=str(message_id))
+            except Exception:
+                log.exception("applying the deletion of message %s failed", message_id)

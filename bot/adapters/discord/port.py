@@ -1,0 +1,278 @@
+"""The chat port on Discord: what the core asks (group channels, posts, private words, files).
+
+The core is synchronous and calls from worker threads (the scheduler, the fan-out pool); each call
+here runs a coroutine on the bot's event loop with ``asyncio.run_coroutine_threadsafe`` and waits.
+Calling from the loop itself would deadlock, so that raises instead.
+
+Per breakout: a category "Breakout · <title>" with one text channel per group, visible only to the
+group, the facilitators and the bot (permission overwrites); when the plan asks, one voice channel
+per group too, and the people in the main call are moved in at the start and back at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+import discord
+
+from bot.services.port import ChatError, ConsentOption, Delivery, GroupChannelRequest, Outgoing
+
+from .people import Roles
+from .text import NO_MENTIONS, for_discord, heading
+from .views import consent_view
+
+if TYPE_CHECKING:
+    from .client import BreakoutBot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_CONTENT = 2000
+CATEGORY_PREFIX = "Breakout · "
+CALL_MARKER = re.compile(r"call: <#(\d+)>")
+
+
+def clip(text: str, limit: int = MAX_CONTENT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
+    if isinstance(exc, discord.Forbidden):
+        return ChatError(f"Discord refused to let the bot {doing}: it needs the Manage Channels, Manage Roles, "
+                         f"Move Members and Send Messages permissions (see deploy/discord.md). ({exc.text or exc.status})")
+    if isinstance(exc, discord.NotFound):
+        return ChatError(f"Discord could not {doing}: the channel or person no longer exists. ({exc.text})")
+    return ChatError(f"Discord could not {doing} ({exc.status}: {exc.text or 'no details'}); try again in a moment.")
+
+
+class DiscordChat:
+    platform = "discord"
+
+    def __init__(self, roles: Roles | None = None, *, timeout: float = 120.0) -> None:
+        self.roles = roles or Roles()
+        self.timeout = timeout
+        self.client: BreakoutBot | None = None
+        self._main_voice: dict[str, int] = {}  # home text channel id -> the call's voice channel
+        self._breakout_locks: dict[int, asyncio.Lock] = {}
+        self._deleted: set[int] = set()
+        self._guard = threading.Lock()
+
+    def bind(self, client: BreakoutBot) -> None:
+        self.client = client
+
+    def remember_call(self, home_channel: str, voice_channel_id: int | None) -> None:
+        """The voice channel the breakout was started from: people go back there at the end."""
+        with self._guard:
+            if voice_channel_id is None:
+                self._main_voice.pop(home_channel, None)
+            else:
+                self._main_voice[home_channel] = voice_channel_id
+
+    # ------------------------------------------------------------------ bridging
+
+    def _run(self, coro: Awaitable[T], doing: str) -> T:
+        client = self.client
+        if client is None:
+            raise ChatError("The Discord bot is not connected yet.")
+        loop = client.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("DiscordChat was called on the bot's event loop; call the core via bot.blocking()")
+
+        async def guarded() -> T:
+            await asyncio.wait_for(client.wait_until_ready(), self.timeout)
+            return await coro
+
+        future = asyncio.run_coroutine_threadsafe(guarded(), loop)
+        try:
+            return future.result(self.timeout)
+        except discord.HTTPException as exc:
+            raise _explain(exc, doing) from exc
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            future.cancel()
+            raise ChatError(f"Discord did not answer in time when the bot tried to {doing}.") from exc
+
+    def _lock(self, breakout_id: int) -> asyncio.Lock:
+        with self._guard:
+            return self._breakout_locks.setdefault(breakout_id, asyncio.Lock())
+
+    # ------------------------------------------------------------------ the port
+
+    def open_group_channel(self, request: GroupChannelRequest) -> str:
+        return self._run(self._open_group_channel(request), f"make the channel for group {request.number}")
+
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
+        return self._run(self._post(int(channel_id), message), "post in a group channel")
+
+    def tell(self, *, user_id: str, text: str, channel_id: str | None = None,
+             consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> None:
+        self._run(self.tell_async(int(user_id), text, channel_id=int(channel_id) if channel_id else None,
+                                  consent_options=consent_options, breakout_id=breakout_id), "send a private message")
+
+    def send_file(self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None) -> None:
+        self._run(self._send_file(int(user_id), filename, content, title), "send a file")
+
+    def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None:
+        self._run(self._close_group_channel(int(channel_id), request, archive), f"close the channel of group {request.number}")
+
+    # ------------------------------------------------------------------ on the loop
+
+    async def _channel(self, channel_id: int) -> discord.abc.GuildChannel | discord.abc.PrivateChannel | discord.Thread:
+        assert self.client is not None
+        return self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
+
+    async def _members(self, guild: discord.Guild, ids: Sequence[str]) -> list[discord.Member]:
+        out = []
+        for uid in dict.fromkeys(ids):
+            member = guild.get_member(int(uid))
+            if member is None:
+                try:
+                    member = await guild.fetch_member(int(uid))
+                except discord.NotFound:
+                    log.warning("member %s left guild %s before the breakout", uid, guild.id)
+                    continue
+            out.append(member)
+        return out
+
+    def _overwrites(self, guild: discord.Guild, people: Sequence[discord.Member], *, voice: bool = False
+                    ) -> dict[discord.Role | discord.Member, discord.PermissionOverwrite]:
+        allowed = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
+                                              connect=True if voice else None, speak=True if voice else None)
+        overwrites: dict[discord.Role | discord.Member, discord.PermissionOverwrite] = {
+            guild.default_role: discord.PermissionOverwrite(view_channel=False, connect=False if voice else None),
+            guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
+                                                  embed_links=True, attach_files=True, manage_channels=True,
+                                                  connect=True if voice else None, move_members=True if voice else None),
+        }
+        for role in self.roles.facilitator_roles(guild):
+            overwrites[role] = allowed
+        for person in people:
+            overwrites[person] = allowed
+        return overwrites
+
+    async def _category(self, guild: discord.Guild, request: GroupChannelRequest) -> discord.CategoryChannel:
+        name = clip(f"{CATEGORY_PREFIX}{request.breakout_title}", 100)
+        for category in guild.categories:
+            if category.name == name and category.id not in self._deleted:
+                return category
+        overwrites = {guild.default_role: discord.PermissionOverwrite(view_channel=False),
+                      guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
+        return await guild.create_category(name, overwrites=overwrites, reason=f"breakout {request.breakout_id}")
+
+    async def _open_group_channel(self, request: GroupChannelRequest) -> str:
+        home = await self._channel(int(request.home_channel))
+        guild = getattr(home, "guild", None)
+        if guild is None:
+            raise ChatError("Breakouts run in a server's text channel, not in a direct message.")
+        async with self._lock(request.breakout_id):
+            category = await self._category(guild, request)
+        people = await self._members(guild, [*request.members, *request.facilitators])
+        overwrites = self._overwrites(guild, people)
+        call_id = self._main_voice.get(request.home_channel)
+        topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
+        text = discord.utils.find(lambda c: c.name == request.name and c.id not in self._deleted, category.text_channels)
+        if text is None:
+            text = await guild.create_text_channel(request.name, category=category, overwrites=overwrites, topic=topic,
+                                                   reason=f"breakout {request.breakout_id}")
+        elif text.overwrites != overwrites:
+            await text.edit(overwrites=overwrites, topic=topic)
+        if request.voice_rooms:
+            await self._open_voice_room(guild, category, request, people, call_id)
+        return str(text.id)
+
+    async def _open_voice_room(self, guild: discord.Guild, category: discord.CategoryChannel, request: GroupChannelRequest,
+                               people: Sequence[discord.Member], call_id: int | None) -> None:
+        name = f"Group {request.number}"
+        room = discord.utils.find(lambda c: c.name == name and c.id not in self._deleted, category.voice_channels)
+        if room is None:
+            room = await guild.create_voice_channel(name, category=category, overwrites=self._overwrites(guild, people, voice=True),
+                                                    reason=f"breakout {request.breakout_id}")
+        members = set(request.members)
+        for person in people:
+            if str(person.id) not in members or person.voice is None or person.voice.channel is None:
+                continue
+            if call_id is None or person.voice.channel.id == call_id:
+                await person.move_to(room, reason=f"breakout {request.breakout_id} starts")
+
+    async def _post(self, channel_id: int, message: Outgoing) -> Delivery:
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChatError("That channel cannot take messages.")
+        body = for_discord(message.text)
+        content = clip(f"{heading(message.title)}\n{body}" if message.title else body)
+        kwargs: dict = {}
+        guild = getattr(channel, "guild", None)
+        if message.consent_options and message.breakout_id is not None and guild is not None:
+            kwargs["view"] = consent_view(message.consent_options, guild_id=guild.id, breakout_id=message.breakout_id)
+        # A fresh nonce per post: discord.py's own retries of this request reuse it, and Discord
+        # (enforce_nonce) answers a repeat with the message it already made instead of a second one.
+        sent = await channel.send(content, allowed_mentions=NO_MENTIONS, nonce=str(secrets.randbits(63)), **kwargs)
+        return Delivery(str(sent.id), str(sent.channel.id))
+
+    async def tell_async(self, user_id: int, text: str, *, channel_id: int | None = None,
+                         consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None,
+                         guild_id: int | None = None) -> None:
+        assert self.client is not None
+        kwargs: dict = {}
+        if guild_id is None and channel_id is not None:
+            channel = self.client.get_channel(channel_id)
+            guild_id = getattr(getattr(channel, "guild", None), "id", None)
+        if consent_options and breakout_id is not None and guild_id is not None:
+            kwargs["view"] = consent_view(consent_options, guild_id=guild_id, breakout_id=breakout_id)
+        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+        try:
+            await user.send(clip(for_discord(text)), allowed_mentions=NO_MENTIONS, **kwargs)
+        except discord.Forbidden:
+            if channel_id is None:
+                raise
+            # Their DMs are closed: say it in the channel, addressed but not pinging.
+            channel = await self._channel(channel_id)
+            await channel.send(clip(f"<@{user_id}> {for_discord(text)}"), allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[union-attr]
+
+    async def _send_file(self, user_id: int, filename: str, content: bytes, title: str) -> None:
+        assert self.client is not None
+        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+        await user.send(for_discord(title), file=discord.File(io.BytesIO(content), filename=filename),
+                        allowed_mentions=NO_MENTIONS)
+
+    async def _close_group_channel(self, channel_id: int, request: GroupChannelRequest, archive: bool) -> None:
+        text = self.client.get_channel(channel_id) if self.client else None
+        if not isinstance(text, discord.TextChannel) or text.id in self._deleted:
+            return  # already gone
+        guild, category = text.guild, text.category
+        call_id = self._main_voice.get(request.home_channel)
+        if call_id is None and text.topic and (found := CALL_MARKER.search(text.topic)):
+            call_id = int(found.group(1))
+        call = guild.get_channel(call_id) if call_id else None
+        room = None
+        if category is not None:
+            room = discord.utils.find(lambda c: c.name == f"Group {request.number}", category.voice_channels)
+        if room is not None:
+            if isinstance(call, discord.VoiceChannel):
+                for member in list(room.members):
+                    await member.move_to(call, reason=f"breakout {request.breakout_id} ended")
+            await room.delete(reason=f"breakout {request.breakout_id} ended")
+            self._deleted.add(room.id)
+        if archive:
+            # Kept for reading: nobody but the bot can post any more.
+            overwrites = dict(text.overwrites)
+            for target, overwrite in overwrites.items():
+                if target != guild.me and target != guild.default_role:
+                    overwrite.update(send_messages=False)
+            await text.edit(overwrites=overwrites, reason=f"breakout {request.breakout_id} ended")
+            return
+        await text.delete(reason=f"breakout {request.breakout_id} ended")
+        self._deleted.add(text.id)
+        if category is not None and all(c.id in self._deleted for c in category.channels):
+            await category.delete(reason=f"breakout {request.breakout_id} ended")
+            self._deleted.add(category.id)

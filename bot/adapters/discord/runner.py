@@ -1,0 +1,96 @@
+"""Entry points the CLI wires: ``breakout-bot run discord`` and ``breakout-bot discord-sync``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.config import Settings
+from bot.services.app import BreakoutApp
+
+from .client import BreakoutBot
+from .endpoints import point_discord_py_at_api
+from .people import Roles
+from .port import DiscordChat
+
+log = logging.getLogger(__name__)
+
+
+def roles_from(settings: Settings) -> Roles:
+    return Roles(facilitators=settings.discord_facilitator_roles, organisers=settings.discord_organiser_roles)
+
+
+@dataclass
+class DiscordRuntime:
+    """The bot and the core it drives, built from settings; what ``run`` and the tests start."""
+
+    settings: Settings
+    app: BreakoutApp
+    port: DiscordChat
+    bot: BreakoutBot
+
+
+def build(settings: Settings, *, app: BreakoutApp | None = None, clock_name: str | None = None, **bot_options: Any) -> DiscordRuntime:
+    port = DiscordChat(roles_from(settings))
+    app = app or BreakoutApp(settings, port, clock_name=clock_name)
+    bot = BreakoutBot(app=app, port=port, **bot_options)
+    return DiscordRuntime(settings, app, port, bot)
+
+
+def _token(settings: Settings) -> str:
+    if not settings.discord_token:
+        raise SystemExit("DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal (deploy/discord.md) "
+                         "and put its token in .env as DISCORD_TOKEN=...")
+    return settings.discord_token
+
+
+async def serve(runtime: DiscordRuntime) -> None:
+    """Connect and run until closed; the core starts once the bot is ready, and stops after it."""
+    await point_discord_py_at_api(runtime.settings.discord_api_url)
+    try:
+        async with runtime.bot:
+            await runtime.bot.start(_token(runtime.settings))
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, runtime.app.shutdown)
+
+
+def run_discord(settings: Settings) -> int:
+    runtime = build(settings)
+    try:
+        asyncio.run(serve(runtime))
+    except discord.PrivilegedIntentsRequired:
+        print("Discord refused the connection: enable the Server Members and Message Content intents for the bot "
+              "in the Developer Portal (deploy/discord.md).")
+        return 2
+    except discord.LoginFailure:
+        print("Discord did not accept DISCORD_TOKEN; copy the bot token again from the Developer Portal.")
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def sync_commands_async(settings: Settings, *, guild_id: str | int | None = None) -> list[discord.app_commands.AppCommand]:
+    """Register the slash commands: globally, or on one server at once (``guild_id``, or the
+    ``DISCORD_GUILD_ID`` setting). A deliberate step: Discord limits command creation per day."""
+    await point_discord_py_at_api(settings.discord_api_url)
+    bot = BreakoutBot(app=None, port=DiscordChat(roles_from(settings)), start_core=False)
+    target = guild_id or settings.discord_guild_id
+    async with bot:
+        await bot.login(_token(settings))  # REST only; setup_hook adds the commands to the tree
+        if target:
+            guild = discord.Object(int(target))
+            bot.tree.copy_global_to(guild=guild)
+            return await bot.tree.sync(guild=guild)
+        return await bot.tree.sync()
+
+
+def sync_commands(settings: Settings, *, guild_id: str | int | None = None) -> int:
+    synced = asyncio.run(sync_commands_async(settings, guild_id=guild_id))
+    where = f"server {guild_id or settings.discord_guild_id}" if (guild_id or settings.discord_guild_id) else "all servers (global)"
+    print(f"Registered {len(synced)} commands on {where}: {', '.join('/' + c.name for c in synced)}")
+    return 0

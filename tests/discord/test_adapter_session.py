@@ -1,0 +1,241 @@
+"""The breakout on a Discord server, end to end: the real bot (discord.py) against the sandbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from bot.sandbox.discord import DiscordSandbox
+from bot.sandbox.discord.model import GUILD_CATEGORY, GUILD_VOICE
+from tests.conftest import PROMPTS
+from tests.core.harness import prompts_copy
+
+from .harness import QUICK, SLOW, SLOW_TEXT_ONLY, DiscordCall
+
+
+def unescape(markdown: str) -> str:
+    """The write-up escapes Markdown punctuation in quotes; compare with what people typed."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!<>|~])", r"\1", markdown)
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    return prompts_copy(tmp_path, PROMPTS, {"quick": QUICK, "slow": SLOW, "slow-text": SLOW_TEXT_ONLY})
+
+
+@pytest.fixture
+def call(sandbox: DiscordSandbox, database_url: str, prompts) -> Iterator[DiscordCall]:
+    c = DiscordCall(sandbox, database_url, prompts)
+    yield c
+    c.close()
+
+
+def test_whole_session_from_start_to_summary_with_voice_moves(call: DiscordCall) -> None:
+    sb = call.sb
+    reply = call.fiona.run_command(call.chat, "breakout start", plan="quick").wait(messages=1, timeout=15)
+    assert reply.ephemeral
+    assert "Started Quick check-in" in reply.text and "2 groups" in reply.text
+    assert "voice channel Main call" in reply.text
+
+    # A category with one private text channel and one voice room per group.
+    category = next(c for c in sb.channels_in(call.guild, type=GUILD_CATEGORY))
+    assert category.name == "Breakout · Quick check-in"
+    groups = call.group_channels()
+    assert [g.name for g in groups] == ["breakout-quick-1", "breakout-quick-2"]
+    rooms = sb.channels_in(call.guild, type=GUILD_VOICE, category=category)
+    assert [r.name for r in rooms] == ["Group 1", "Group 2"]
+    members = [call.members_of(g) for g in groups]
+    assert sorted(len(m) for m in members) == [3, 4]
+    assert {p.id for m in members for p in m} == {p.id for p in call.people}  # everyone in exactly one group
+    assert not set(p.id for p in members[0]) & set(p.id for p in members[1])
+    assert all(call.fiona.can_see(g) for g in groups)  # the facilitator sees every group
+    assert not call.olu.can_see(groups[0])  # an organiser who is not in the call does not
+    # Everyone in the main call went to their group's voice room; the facilitator stayed.
+    for room, people in zip(rooms, members):
+        assert {p.id for p in sb.members_in_voice(room)} == {p.id for p in people}
+    assert sb.voice_channel_of(call.fiona).id == call.call.id
+
+    # Welcome with consent buttons, then the first question, then people talk.
+    for g in groups:
+        posts = call.bot_posts(g)
+        assert "Welcome to group" in posts[0] and "What went well?" in posts[1]
+        assert len(call.welcome(g).custom_ids()) == 5
+    speaker = members[0][0]
+    first = speaker.say(groups[0], "We shipped on time & nobody < burned out")
+    other = members[1][0]
+    other.say(groups[1], "The demo *really* worked")
+    typo = other.say(groups[1], "Retros are usefull")
+    other.edit(typo, "Retros are useful")
+    oops = members[1][1].say(groups[1], "delete me")
+    members[1][1].delete(oops)
+    speaker.click(call.welcome(groups[0]), next(i for i in call.welcome(groups[0]).custom_ids() if i.endswith("first_name"))).wait(messages=1)
+
+    # The clock runs the timeline: warning, question 2, warning, close; channels go, people come back.
+    call.wait_for(lambda: any("What would you change?" in p for p in call.bot_posts(groups[0])), what="question 2")
+    members[0][1].say(groups[0], "More pairing next time")
+    call.wait_for(lambda: not call.group_channels(), timeout=20, what="the channels to be cleaned up")
+    assert all(sb.voice_channel_of(p).id == call.call.id for p in call.people)  # back in the main call
+    assert not sb.channels_in(call.guild, type=GUILD_CATEGORY)
+    for g in groups:
+        texts = [m.content for m in sb.messages(g, include_deleted=True) if m.author.id == sb.bot_user.id]
+        assert any("left for this question" in t for t in texts)
+        assert any("Time is up" in t for t in texts)
+
+    summary = call.olu.run_command(call.chat, "summary").wait(messages=1, timeout=15)
+    assert summary.ephemeral
+    [file] = summary.files
+    assert file.filename.endswith(".md")
+    markdown = unescape(file.text)
+    assert "We shipped on time & nobody < burned out" in markdown
+    assert "The demo *really* worked" in markdown
+    assert "Retros are useful" in markdown and "usefull" not in markdown
+    assert "delete me" not in markdown
+    assert "More pairing next time" in markdown
+    assert f"**{speaker.name}:**" in markdown  # chose first name with the button
+    assert other.name not in markdown  # never chose: the plan's default, anonymous
+    # Every message the bot ever sent had mentions disabled.
+    assert all(m.allowed_mentions == {"parse": []} for m in sb.all_messages() if m.author.id == sb.bot_user.id)
+
+
+def test_non_facilitator_is_refused_and_nothing_happens(call: DiscordCall) -> None:
+    bob = call.people[0]
+    reply = bob.run_command(call.chat, "breakout start", plan="slow").wait(messages=1)
+    assert reply.ephemeral and "Only facilitators can start a breakout" in reply.text
+    assert call.group_channels() == []
+    summary = bob.run_command(call.chat, "summary").wait(messages=1)
+    assert "Only organisers" in summary.text and summary.files == []
+    # An administrator is a facilitator by default, without any role.
+    ok = call.ada.run_command(call.chat, "breakout start", plan="slow-text").wait(messages=1, timeout=15)
+    assert "Started" in ok.text
+
+
+def test_everyone_quote_pings_nobody(call: DiscordCall) -> None:
+    sb = call.sb
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker = call.members_of(group)[0]
+    loud = speaker.say(group, f"@everyone @here <@&{call.organisers_role.id}> listen to this")
+    assert loud.pings["everyone"]  # the person's own message does ping: that is Discord, not us
+    call.wait_for(lambda: speaker.dms(), what="the consent prompt")
+    call.fiona.run_command(call.chat, "breakout broadcast", text="@everyone wrap up <@&%d>" % call.organisers_role.id).wait(messages=1)
+    call.wait_for(lambda: any("wrap up" in p for p in call.bot_posts(group)))
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = call.olu.run_command(call.chat, "summary").wait(messages=1)
+    assert "listen to this" in summary.files[0].text
+    bot_messages = [m for m in sb.all_messages() if m.author.id == sb.bot_user.id]
+    assert len(bot_messages) > 5
+    for m in bot_messages:
+        assert m.allowed_mentions == {"parse": []}, m.content
+        assert m.pings == {"everyone": False, "users": [], "roles": []}, m.content
+    broadcast = next(m for m in bot_messages if "wrap up" in m.content)
+    assert "@everyone" not in broadcast.content  # escaped for display as well (a zero-width space)
+
+
+def test_a_429_during_the_fanout_still_gives_every_group_every_question(sandbox: DiscordSandbox, database_url, prompts) -> None:
+    call = DiscordCall(sandbox, database_url, prompts, people=12)
+    try:
+        sandbox.inject_429("POST", "/channels/{channel_id}/messages", times=3, retry_after=0.05)
+        sandbox.inject_429("POST", "/guilds/{guild_id}/channels", times=2, retry_after=0.05)
+        reply = call.fiona.run_command(call.chat, "breakout start", plan="quick").wait(messages=1, timeout=20)
+        assert "4 groups" in reply.text and "all 4 groups done" in reply.text
+        statuses = [c.status for c in sandbox.calls("POST", "/channels/{channel_id}/messages")]
+        assert statuses.count(429) == 3
+        groups = call.group_channels()
+        call.wait_for(lambda: all(any("What would you change?" in p for p in call.bot_posts(g)) for g in groups),
+                      what="question 2 everywhere")
+        for g in groups:
+            posts = call.bot_posts(g)
+            assert sum("What went well?" in p for p in posts) == 1  # once each: retried, not duplicated
+            assert sum("What would you change?" in p for p in posts) == 1
+            assert sum("Welcome to group" in p for p in posts) == 1
+        # Let the timeline finish before the bot stops (see the report: Clock.shutdown(wait=True)
+        # can deadlock with a step that is re-scheduling at that moment).
+        call.wait_for(lambda: not call.group_channels(), timeout=20, what="the end of the breakout")
+    finally:
+        call.close()
+
+
+def test_gateway_disconnect_mid_breakout_loses_no_quote(call: DiscordCall) -> None:
+    sb = call.sb
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speakers = call.members_of(group)
+    speakers[0].say(group, "before the drop")
+    sb.drop_gateway()
+    for i, person in enumerate(speakers):
+        person.say(group, f"while disconnected {i}")
+    call.wait_for(lambda: sb.resumes == 1, what="the RESUME")
+    speakers[0].say(group, "after the resume")
+    status = call.fiona.run_command(call.chat, "breakout status").wait(messages=1)
+    call.wait_for(lambda: "quotes so far" in status.text)
+    expected = 2 + len(speakers)
+    for _ in range(50):
+        status = call.fiona.run_command(call.chat, "breakout status").wait(messages=1)
+        if f"{expected} quotes so far" in status.text:
+            break
+    assert f"{expected} quotes so far" in status.text
+    assert sb.identifies == 1  # resumed, not a new session
+
+
+def test_consent_buttons_still_work_after_a_bot_restart(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker = call.members_of(group)[0]
+    welcome = call.welcome(group)
+    speaker.say(group, "Something worth quoting")
+    call.wait_for(lambda: speaker.dms(), what="the quote to be captured (the consent prompt follows it)")
+    call.restart()
+    assert call.sb.identifies == 2
+    button = next(i for i in welcome.custom_ids() if i.endswith(":full_name"))
+    click = speaker.click(welcome, button).wait(messages=1)
+    assert click.ephemeral and "Use my full name" in click.text
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = call.olu.run_command(call.chat, "summary").wait(messages=1)
+    assert f"**{speaker.name}:**" in summary.files[0].text
+
+
+def test_participants_from_a_role_and_from_the_text_channel(sandbox: DiscordSandbox, database_url, prompts) -> None:
+    call = DiscordCall(sandbox, database_url, prompts, in_voice=False)
+    try:
+        team = sandbox.add_role(call.guild, "Cohort A")
+        for person in call.people[:4]:
+            sandbox.give_role(person, team)
+        reply = call.fiona.run_command(call.chat, "breakout start", plan="slow-text", role=team).wait(messages=1, timeout=15)
+        assert "the members of the role Cohort A" in reply.text and "(4 people)" in reply.text
+        group = call.group_channels()[0]
+        assert {p.id for p in call.members_of(group)} == {p.id for p in call.people[:4]}
+        stop = call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+        assert "Stopped" in stop.text
+        # archive_at_end: the channel stays, read-only for the group.
+        assert call.group_channels() == [group]
+        assert not sandbox.can(call.people[0], group, 1 << 11)
+        assert call.people[0].can_see(group)
+        elsewhere = sandbox.add_text_channel(call.guild, "cohort-chat")
+        reply = call.fiona.run_command(elsewhere, "breakout start", plan="slow-text").wait(messages=1, timeout=15)
+        assert "the members of #cohort-chat" in reply.text
+        assert "(3, 3, 3 people)" in reply.text or "3 groups" in reply.text
+    finally:
+        call.close()
+
+
+def test_forget_me_and_consent_command(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker = call.members_of(group)[0]
+    speaker.say(group, "Please remember this")
+    choose = speaker.run_command(group, "breakout consent", level="initials").wait(messages=1)
+    assert "Initials only" in choose.text and choose.ephemeral
+    gone = speaker.run_command(group, "breakout forget-me").wait(messages=1)
+    assert "1 quote(s)" in gone.text
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = call.olu.run_command(call.chat, "summary").wait(messages=1)
+    assert "Please remember this" not in summary.files[0].text
+
+
+def test_plan_autocomplete_lists_the_plans(call: DiscordCall) -> None:
+    choices = call.fiona.autocomplete(call.chat, "breakout start", focused="plan", value="slow").wait().choices
+    assert sorted(c["value"] for c in choices) == ["slow", "slow-text"]
+    everything = call.fiona.autocomplete(call.chat, "breakout start", focused="plan", value="").wait().choices
+    assert {"quick", "kindness-in-education"} <= {c["value"] for c in everything}
