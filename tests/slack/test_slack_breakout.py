@@ -27,3 +27,197 @@ def test_whole_session(call_factory, mode: str) -> None:  # noqa: ANN001
         assert welcome["blocks"][0]["text"]["text"] == "Kindness in Education"
         assert welcome["blocks"][-1]["type"] == "actions"
         assert question["blocks"][0]["text"]["text"] == "Question 1 of 2"
+
+
+def consent(call, user, value: str) -> None:  # noqa: ANN001
+    channel = call.channel_of(user)
+    welcome = call.posts(channel)[0]
+    delivery = user.click(channel, welcome["ts"], f"consent_{value}")
+    assert delivery.wait(5)
+    call.sb.wait_until(lambda: any(e["text"].startswith("Thank you. You chose") for e in user.ephemerals()),
+                       message=f"{user.name}'s consent confirmation")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_whole_session_to_summary(call_factory, mode: str) -> None:  # noqa: ANN001
+    call = call_factory(mode=mode)
+    sb = call.sb
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    matthew, felize, saskia, paul, bob, dana, devi, priya, sam = call.people
+    consent(call, matthew, "first_name")
+    consent(call, bob, "full_name")
+    consent(call, sam, "not_quoted")
+    confirmation = next(e for e in bob.ephemerals() if e["text"].startswith("Thank you"))
+    assert "Use my full name" in confirmation["text"] and "/breakout consent" in confirmation["text"]
+
+    q1 = {p.id: call.question_ts(call.channel_of(p), 1) for p in call.people}
+    matthew.post(call.channel_of(matthew), "Students never get to spend time with one team & stay <outsiders>.")
+    bob.reply(call.channel_of(bob), q1[bob.id], "We can measure kindness. <!channel> listen up")
+    sam.post(call.channel_of(sam), "Please don't quote me, but rank gets in the way.")
+    paul_ts = paul.post(call.channel_of(paul), "Measuring only empathy is too limited.")
+    paul.edit(call.channel_of(paul), paul_ts, "Measuring only empathy is too limited; kindness feeds the will to learn.")
+    devi_ts = devi.post(call.channel_of(devi), "Something I regret saying.")
+    devi.delete(call.channel_of(devi), devi_ts)
+    # Priya never chose: the first time she speaks she is asked privately, with the buttons.
+    priya.post(call.channel_of(priya), "The competitive nature of medical education doesn't encourage kindness.")
+    prompt = sb.wait_until(lambda: next((e for e in priya.ephemerals() if e["text"].startswith("How may we name")),
+                                        None), message="Priya's private consent prompt")
+    assert prompt["blocks"][-1]["type"] == "actions"
+    sb.wait_until(lambda: all(d.acked.is_set() for d in sb.events()), message="every event acknowledged")
+
+    moved = call.answer(call.breakout("next"))
+    assert moved.startswith("Moved to question 2 of 2"), moved
+    for c in call.group_channels():
+        assert len(call.posts(c, header="Question 2 of 2")) == 1
+    matthew.reply(call.channel_of(matthew), call.question_ts(call.channel_of(matthew), 2),
+                  "Give students one team that knows their name.")
+    sb.wait_until(lambda: all(d.acked.is_set() for d in sb.events()))
+    ended = call.answer(call.breakout("next"))
+    assert "has ended" in ended, ended
+    for c in call.group_channels():
+        assert call.sb.bot_messages(c)[-1]["text"].startswith("Time is up")
+
+    # A participant may not pull the summary; the organiser (in the @organisers group) may.
+    refused = call.answer(matthew.run_command(call.home, "/summary", ""))
+    assert refused.startswith("Only organisers can pull the write-up"), refused
+    assert sb.files() == []
+    pulled = call.olu.run_command(call.home, "/summary", "")
+    sb.wait_until(lambda: len(pulled.responses) >= 2, message="the summary and the note")
+    summary_posts = [r for r in pulled.responses if r.body.get("blocks") and r.body["text"].startswith("Summary")]
+    shown = "\n".join(str(b) for r in summary_posts for b in r.body["blocks"])
+    assert "Matthew" in shown and "Bob Kettering" in shown
+    assert "kindness feeds the will to learn" in shown  # the edit, not the original
+    assert "Something I regret" not in shown  # deleted
+    assert "rank gets in the way" not in shown  # Sam asked not to be quoted
+    assert "Students never get to spend time with one team &amp; stay &lt;outsiders&gt;." in shown
+    assert "<!channel>" not in shown and "<!" not in shown.replace("&lt;!", "")
+    (summary_file,) = call.olu.files()
+    assert summary_file.filename == "summary-breakout-1.md"
+    assert "Give students one team that knows their name." in summary_file.text
+    assert "@channel" in summary_file.text and "<!channel>" not in summary_file.text
+    assert all(r.response_type == "ephemeral" for r in pulled.responses)  # privately, to Olu alone
+
+
+def quotes_of(call) -> list[str]:  # noqa: ANN001
+    summary = call.bot.core.summaries.build(1)
+    return [q.text for section in summary.questions for q in section.quotes]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retried_event_is_stored_once(call_factory, mode: str) -> None:  # noqa: ANN001
+    call = call_factory(mode=mode)
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    matthew = call.people[0]
+    matthew.post(call.channel_of(matthew), "Said once, delivered twice.")
+    first = call.sb.events()[-1]
+    assert first.wait(5)
+    again = call.sb.redeliver(first)  # Slack's retry: same event_id, retry_attempt 1
+    assert again.wait(5) and again.attempts[0].retry_attempt == 1
+    assert again.payload["event_id"] == first.payload["event_id"]
+    assert quotes_of(call) == ["Said once, delivered twice."]
+
+
+def test_event_acknowledged_only_after_the_quote_is_committed(call_factory) -> None:  # noqa: ANN001
+    call = call_factory(mode="http")
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    matthew = call.people[0]
+    call.sb.faults.server_error("users.info", times=10, status=500)  # the bot cannot learn who wrote it
+    call.bot.directory.forget(matthew.id)
+    call.sb.max_retries = 1
+    matthew.post(call.channel_of(matthew), "Stored only when it can be.")
+    delivery = call.sb.events()[-1]
+    delivery.done.wait(10)
+    assert not delivery.acked.is_set() and len(delivery.attempts) == 2
+    assert {a.outcome for a in delivery.attempts} <= {"http_error", "http_timeout"}  # 500 from bolt, or too slow
+    assert quotes_of(call) == []
+    call.sb.faults.clear()
+    assert call.sb.redeliver(delivery).wait(5)  # Slack's later retry succeeds
+    assert quotes_of(call) == ["Stored only when it can be."]
+
+
+def test_forged_and_stale_requests_change_nothing(call_factory) -> None:  # noqa: ANN001
+    call = call_factory(mode="http")
+    forged = call.fiona.run_command(call.home, "/breakout", "start kindness-in-education groups=3",
+                                    tamper="bad_signature")
+    stale = call.fiona.run_command(call.home, "/breakout", "start kindness-in-education groups=3",
+                                   tamper="stale_timestamp")
+    assert (forged.delivery.ack_status, stale.delivery.ack_status) == (401, 401)
+    assert not call.sb.calls("conversations.create") and call.group_channels() == []
+    call.sb.max_retries = 0
+    matthew = call.people[0]
+    matthew.post(call.home, "a forged event", tamper="bad_signature")
+    assert call.sb.events()[-1].wait(3) is False
+    with call.bot.core.db.transaction() as s:
+        from sqlalchemy import func, select
+
+        from bot.store.models import Breakout, Quote
+
+        assert s.scalar(select(func.count()).select_from(Breakout)) == 0
+        assert s.scalar(select(func.count()).select_from(Quote)) == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_limit_storm_during_fanout(call_factory, mode: str) -> None:  # noqa: ANN001
+    call = call_factory(mode=mode, people=12)
+    call.sb.faults.rate_limit_storm("chat.postMessage", every=3, retry_after=0)
+    started = call.answer(call.breakout("start kindness-in-education size=3"), timeout=30)
+    assert "4 groups" in started and "failed" not in started, started
+    call.answer(call.breakout("next"), timeout=30)
+    limited = [c for c in call.sb.calls("chat.postMessage") if c.status == 429]
+    assert limited, "the storm hit"
+    for c in call.group_channels():
+        heads = [b["text"]["text"] for m in call.sb.bot_messages(c) for b in m["blocks"] if b["type"] == "header"]
+        assert heads == ["Kindness in Education", "Question 1 of 2", "Question 2 of 2"], (c.name, heads)
+
+
+def test_one_failing_group_does_not_stop_the_others(call_factory) -> None:  # noqa: ANN001
+    call = call_factory()
+    # A private channel the bot is not in already holds group 2's name: Slack says name_taken.
+    call.sb.add_channel("breakout-kindness-in-education-2", [call.olu], is_private=True, bot_member=False)
+    text = call.answer(call.breakout("start kindness-in-education groups=3"))
+    assert "2/3 groups done; failed: group 2: #breakout-kindness-in-education-2:" in text, text
+    assert "name_taken" in text
+    made = [c.name for c in call.group_channels() if call.sb.bot.id in c.members]
+    assert made == ["breakout-kindness-in-education-1", "breakout-kindness-in-education-3"]
+    status = call.answer(call.breakout("status"))
+    assert "group 2" in status and "problem" in status, status
+
+
+def test_existing_channels_are_reused_and_unarchived(call_factory) -> None:  # noqa: ANN001
+    call = call_factory()
+    old = call.sb.add_channel("breakout-kindness-in-education-1", [call.people[0]], bot_member=False)
+    call.sb.archive(old)
+    call.answer(call.breakout("start kindness-in-education groups=2"))
+    assert not old.is_archived and call.sb.bot.id in old.members
+    assert [c.name for c in call.group_channels()] == ["breakout-kindness-in-education-1",
+                                                       "breakout-kindness-in-education-2"]
+    assert len(call.sb.calls("conversations.create")) == 1
+
+
+def test_non_facilitator_is_refused_kindly(call_factory) -> None:  # noqa: ANN001
+    call = call_factory()
+    matthew = call.people[0]
+    for text in ("start kindness-in-education groups=3", "stop", "broadcast hello"):
+        answer = call.answer(matthew.run_command(call.home, "/breakout", text))
+        assert answer.startswith("Only facilitators can"), answer
+    assert not call.sb.calls("conversations.create") and call.group_channels() == []
+    assert all(not m.get("bot_id") for m in call.sb.messages(call.home))
+
+
+def test_bad_commands_get_usage_and_plans(call_factory) -> None:  # noqa: ANN001
+    call = call_factory()
+    unknown = call.fiona.run_command(call.home, "/breakout", "frobnicate")
+    assert "'frobnicate' is not a /breakout subcommand" in unknown.ack_text
+    assert "Usage: /breakout" in unknown.ack_text and "kindness-in-education" in unknown.ack_text
+    assert unknown.ack["response_type"] == "ephemeral"
+    bad = call.fiona.run_command(call.home, "/breakout", "start kindness-in-education groups=many")
+    assert "groups=many is not a whole number" in bad.ack_text
+    no_plan = call.answer(call.breakout("start knitting groups=2"))
+    assert "There is no plan called 'knitting'" in no_plan and "Kindness in Education" in no_plan, no_plan
+    helped = call.fiona.run_command(call.home, "/breakout", "help")
+    assert "Usage: /breakout" in helped.ack_text and "team-retro-chatham-house" in helped.ack_text
+    summary = call.olu.run_command(call.home, "/summary", "by=colour")
+    assert "by=colour" in summary.ack_text and "Usage: /summary" in summary.ack_text
+    assert not call.sb.calls("conversations.create")
+    # Every answer was private: nothing was posted in the channel.
+    assert call.sb.bot_messages(call.home) == []

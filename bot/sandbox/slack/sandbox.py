@@ -661,7 +661,7 @@ class SlackSandbox:
         ctx = d.context
         shown = self._show(body, ctx["user"], ctx["channel"], source="ack")
         hook = self._response_urls.get(ctx.get("hook", ""))
-        if hook is not None and shown is not None:
+        if hook is not None and shown is not None and hook.last_ephemeral is None:
             hook.last_ephemeral = shown
 
     def _on_unacked(self, d: Delivery) -> None:

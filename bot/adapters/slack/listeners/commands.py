@@ -97,9 +97,9 @@ def register(app: App, s: SlackServices) -> None:
             return
         if parsed.action == "help":
             ack(**bk.reply_payload(f"{BREAKOUT_USAGE}\n\n{s.plan_list()}"))
-        elif parsed.action == "start":
-            ack(**bk.reply_payload(f"Starting {parsed.plan}…"))
         else:
+            # An empty ack: the answer comes through response_url. A note here could overtake it
+            # (the ack and the lazy listener race) and be what the typist sees last.
             ack()
 
     def run_breakout(command: dict[str, Any], respond: Respond) -> None:
@@ -111,6 +111,8 @@ def register(app: App, s: SlackServices) -> None:
             return
         channel_id = command["channel_id"]
         progress = ProgressReporter(respond, s)
+        if parsed.action == "start":
+            progress(f"starting {parsed.plan}")
 
         def work() -> str:
             actor = s.actor(command.get("team_id"), command["user_id"])
@@ -136,7 +138,7 @@ def register(app: App, s: SlackServices) -> None:
         except BreakoutError as exc:
             ack(**bk.reply_payload(str(exc)))
             return
-        ack(**bk.reply_payload("Putting the summary together…"))
+        ack()
 
     def run_summary(command: dict[str, Any], respond: Respond) -> None:
         try:

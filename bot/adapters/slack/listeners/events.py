@@ -3,23 +3,70 @@
 The app runs with ``process_before_response``: bolt acknowledges an event only when this listener
 returns, which is after the core has committed the quote. If anything fails the event is not
 acknowledged and Slack delivers it again; the core stores a redelivered message once.
+
+Slack does not promise order, and events are handled in parallel: an edit or a deletion can be
+handled before the message it changes. An edit of an unknown message is taken as the message
+(with its new text); a deletion of an unknown message is remembered for a while, so the message
+arriving late is not stored.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt import App
 
-from bot.services.capture import IGNORED_SUBTYPES
+from bot.services.capture import IGNORED_SUBTYPES, Captured
 
 from ..services import SlackServices, time_of, workspace_of
 
 log = logging.getLogger(__name__)
 
 
+class Tombstones:
+    """Messages deleted before the bot saw them: (workspace, channel, ts), kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 900.0, limit: int = 10_000) -> None:
+        self.ttl, self.limit = ttl, limit
+        self._seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._seen[key] = time.monotonic()
+            while len(self._seen) > self.limit:
+                self._seen.popitem(last=False)
+
+    def __contains__(self, key: tuple[str, str, str]) -> bool:
+        with self._lock:
+            at = self._seen.get(key)
+            return at is not None and time.monotonic() - at < self.ttl
+
+
 def register(app: App, s: SlackServices) -> None:
+    tombstones = Tombstones()
+
+    def post(workspace: str, channel_id: str, message: dict[str, Any], subtype: str | None) -> Captured | None:
+        key = (workspace, channel_id, message["ts"])
+        if key in tombstones:
+            return None
+        user_id = message["user"]
+        thread_ts = message.get("thread_ts")
+        result = s.core.capture.message_posted(
+            workspace=workspace, channel_id=channel_id, message_id=message["ts"],
+            author=s.directory.person(user_id), text=message.get("text", ""), sent_at=time_of(message["ts"]),
+            thread_id=thread_ts if thread_ts and thread_ts != message["ts"] else None, subtype=subtype)
+        if key in tombstones:  # deleted while we were storing it
+            s.core.capture.message_deleted(workspace=workspace, channel_id=channel_id, message_id=message["ts"])
+            return None
+        if result.ask_consent and not result.duplicate:
+            s.workers.submit(_ask_consent, s, user_id, channel_id, result.breakout_id)
+        return result
+
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         workspace = workspace_of(body.get("team_id"))
@@ -28,26 +75,28 @@ def register(app: App, s: SlackServices) -> None:
         capture = s.core.capture
         if subtype == "message_changed":
             message = event.get("message") or {}
-            if message.get("bot_id") or not message.get("ts"):
+            if message.get("bot_id") or not message.get("ts") or not message.get("user"):
                 return
             edited = (message.get("edited") or {}).get("ts") or event.get("event_ts")
-            capture.message_edited(workspace=workspace, channel_id=channel_id, message_id=message["ts"],
-                                   text=message.get("text", ""), edited_at=time_of(edited) if edited else None)
+            found = capture.message_edited(workspace=workspace, channel_id=channel_id, message_id=message["ts"],
+                                           text=message.get("text", ""),
+                                           edited_at=time_of(edited) if edited else None)
+            if not found and not message.get("subtype"):
+                result = post(workspace, channel_id, message, None)  # the edit overtook the message itself
+                if result is not None and result.duplicate:  # ...and the message was stored meanwhile
+                    capture.message_edited(workspace=workspace, channel_id=channel_id, message_id=message["ts"],
+                                           text=message.get("text", ""),
+                                           edited_at=time_of(edited) if edited else None)
             return
         if subtype == "message_deleted":
-            capture.message_deleted(workspace=workspace, channel_id=channel_id,
-                                    message_id=event.get("deleted_ts") or (event.get("previous_message") or {})["ts"])
+            deleted_ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+            if deleted_ts:
+                tombstones.add((workspace, channel_id, deleted_ts))
+                capture.message_deleted(workspace=workspace, channel_id=channel_id, message_id=deleted_ts)
             return
-        user_id = event.get("user")
-        if event.get("bot_id") or not user_id or subtype in IGNORED_SUBTYPES:
+        if event.get("bot_id") or not event.get("user") or subtype in IGNORED_SUBTYPES:
             return
-        thread_ts = event.get("thread_ts")
-        result = capture.message_posted(
-            workspace=workspace, channel_id=channel_id, message_id=event["ts"], author=s.directory.person(user_id),
-            text=event.get("text", ""), sent_at=time_of(event["ts"]),
-            thread_id=thread_ts if thread_ts and thread_ts != event["ts"] else None, subtype=subtype)
-        if result.ask_consent and not result.duplicate:
-            s.workers.submit(_ask_consent, s, user_id, channel_id, result.breakout_id)
+        post(workspace, channel_id, event, subtype)
 
     @app.event("member_joined_channel")
     def on_join() -> None:
