@@ -5,6 +5,7 @@ breakout-bot chat-authors BREAKOUT
 breakout-bot chat-naming BREAKOUT "NAME" LEVEL
 breakout-bot attendance BREAKOUT N|auto
 breakout-bot chat BREAKOUT list | highlight LINE | unhighlight LINE | exclude LINE | restore LINE
+breakout-bot chat-forget BREAKOUT "NAME"
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat_forget(args: argparse.Namespace) -> int:
+    with _chat(args) as chat:
+        print(chat.forget_author(args.breakout, name=args.name))  # type: ignore[attr-defined]
+    return 0
+
+
 def add_pack_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     imp = sub.add_parser("import-chat", help="import the video call's chat (a Zoom chat export) into a breakout")
     imp.add_argument("breakout", type=int, help="the breakout's number (see: breakout-bot breakouts)")
@@ -142,3 +149,8 @@ def add_pack_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     chat.add_argument("action", choices=["list", "highlight", "unhighlight", "exclude", "restore"])
     chat.add_argument("line", type=int, nargs="?", help="the line the message starts on (see: list)")
     chat.set_defaults(func=cmd_chat)
+
+    forget = sub.add_parser("chat-forget", help="delete everything stored about someone who was only in the chat")
+    forget.add_argument("breakout", type=int)
+    forget.add_argument("name")
+    forget.set_defaults(func=cmd_chat_forget)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -58,7 +59,7 @@ class ChatMessage:
 class ZoomChat:
     messages: tuple[ChatMessage, ...]
     format: str  # "one-line", "one-line-recipient", "two-line", "cloud-recording"
-    language: str  # "en", "de", "fr/es/pt", "nl", "it"
+    language: str  # "en", "de", "fr", "es", "pt", "nl", "it"
     direct_messages_dropped: int = 0
     reactions: int = 0  # reaction lines read (added), not messages
     reactions_removed: int = 0
@@ -88,7 +89,7 @@ class Labels:
 LANGUAGES: tuple[Labels, ...] = (
     Labels("en", "From", ("to",), ("Everyone",)),
     Labels("de", "Von", ("an",), ("Alle", "Jeden", "Alle Teilnehmer")),
-    Labels("fr/es/pt", "De", ("à", "a", "para"), ("Tout le monde", "Tous", "Todos")),
+    Labels("fr/es/pt", "De", ("à", "a", "para"), ("Tout le monde", "Tous", "Todos")),  # told apart below
     Labels("nl", "Van", ("aan",), ("Iedereen", "Allen")),
     Labels("it", "Da", ("a",), ("Tutti",)),
 )
@@ -282,13 +283,29 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     return ZoomChat(
         messages=tuple(messages),
         format=fmt,
-        language=labels.language if labels else "en",
+        language=_language(labels, lines, header) if labels else "en",
         direct_messages_dropped=dropped,
         reactions=sum(1 for r in reactions if not r[3]),
         reactions_removed=sum(1 for r in reactions if r[3]),
         replies=replies,
         lines=len(lines),
     )
+
+
+def _language(labels: Labels, lines: list[str], header: re.Pattern[str]) -> str:
+    """'De … à Tout le monde' is French, 'De … a Todos' Spanish, 'De … para Todos' Portuguese."""
+    if labels.language != "fr/es/pt":
+        return labels.language
+    for ln in lines:
+        if (m := header.match(ln)) and (split := _split_header(m.group("rest"))):
+            head = split[0]
+            if re.search(r"\s(?:à)\s+(?:Tout le monde|Tous)$", head, re.IGNORECASE):
+                return "fr"
+            if re.search(r"\s(?:para)\s+Todos$", head, re.IGNORECASE):
+                return "pt"
+            if re.search(r"\s(?:a)\s+Todos$", head, re.IGNORECASE):
+                return "es"
+    return labels.language
 
 
 def _detect(line: str, number: int) -> tuple[str, Labels | None]:
@@ -399,17 +416,32 @@ def _snippet_key(snippet: str) -> str:
     return " ".join(s.split()).casefold()
 
 
-def _find_target(messages: list[ChatMessage], snippet: str, before_line: int) -> int | None:
-    key = _snippet_key(snippet)
-    if not key:
-        return None
-    for i in range(len(messages) - 1, -1, -1):
-        m = messages[i]
-        if m.line >= before_line:
-            continue
-        if " ".join(m.text.split()).casefold().startswith(key):
-            return i
-    return None
+class _Targets:
+    """Finds the message a reaction or reply quotes: the latest earlier one that starts with the snippet.
+
+    Zoom cuts snippets to a few words; prefix tables per snippet length keep a big chat linear."""
+
+    def __init__(self, messages: list[ChatMessage]):
+        self.norms = [" ".join(m.text.split()).casefold() for m in messages]
+        self.lines = [m.line for m in messages]
+        self.tables: dict[int, dict[str, list[int]]] = {}
+
+    def find(self, snippet: str, before_line: int) -> int | None:
+        key = _snippet_key(snippet)
+        if not key:
+            return None
+        table = self.tables.get(len(key))
+        if table is None:
+            table = {}
+            for i, norm in enumerate(self.norms):
+                if len(norm) >= len(key):
+                    table.setdefault(norm[: len(key)], []).append(i)
+            self.tables[len(key)] = table
+        candidates = table.get(key)
+        if not candidates:
+            return None
+        at = bisect_left(candidates, before_line, key=lambda i: self.lines[i])
+        return candidates[at - 1] if at else None
 
 
 def _resolve(
@@ -417,14 +449,15 @@ def _resolve(
 ) -> list[ChatMessage]:
     """Point replies at their message and leave each message its standing reaction count."""
     out = list(messages)
+    targets_of = _Targets(out)
     for i, m in enumerate(out):
         if m.reply_to is not None:
-            j = _find_target(out, m.reply_to, m.line)
+            j = targets_of.find(m.reply_to, m.line)
             if j is not None:
                 out[i] = replace(m, reply_to_line=out[j].line)
     standing: dict[int, Counter[tuple[str, str]]] = {}
     for (line, author, emoji, removed), snippet in zip(reactions, targets):
-        j = _find_target(out, snippet, line)
+        j = targets_of.find(snippet, line)
         if j is None:
             continue
         bag = standing.setdefault(j, Counter())

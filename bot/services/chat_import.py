@@ -243,6 +243,25 @@ class ChatImports:
                                         f"{level.value}", via=ORGANISER_VIA, given_at=self.core.now()))
         return f"{clean_name(name)} will appear as {describe_level(level)} in breakout {breakout_id}'s write-up."
 
+    def forget_author(self, breakout_id: int, *, name: str) -> str:
+        """'Forget me' for someone who was only in the call's chat (they can't type /breakout forget-me):
+        every chat message, naming choice and record of them goes, in every breakout."""
+        key = name_key(name)
+        with self.core.db.transaction() as s:
+            self._breakout(s, breakout_id)
+            ids = {e.person_id for e in s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id))
+                   if name_key(e.author) == key}
+            if not ids:
+                raise NotFound(f"Nobody called '{name}' wrote in breakout {breakout_id}'s chat.")
+            person = s.get(Person, next(iter(ids)))
+            assert person is not None
+            if not person.workspace.endswith(CHAT_SUFFIX):
+                raise NotAllowed(f"{clean_name(name)} took part in the groups: they can delete everything stored "
+                                 "about them with /breakout forget-me, or choose not-quoted.")
+            counts = repo.forget_person(s, person)
+        return (f"Forgot {clean_name(name)}: {counts.get('chat_messages', 0)} chat message(s) and "
+                f"{counts.get('consents', 0)} naming choice(s) deleted, and their name.")
+
     # --- attendance and curation of the chat ----------------------------------------------------------
 
     def set_attendance(self, breakout_id: int, count: int | None) -> str:

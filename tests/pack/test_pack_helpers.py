@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.domain.pack import collect_resources, distinct_people, is_greeting, pick_hellos, pick_reflections, tidy_url, url_key
 from bot.domain.zoom_chat import parse_zoom_chat
 
@@ -109,3 +112,38 @@ def test_from_a_real_shaped_export():
         "18:00:09 From Mira Okafor to Jun Park(Direct Message):\n\thello from my kitchen, secretly\n"
     )
     assert [h.text for h in pick_hellos(chat.messages, label)] == ["Hello, dialling in from Lagos"]
+
+
+def test_a_message_shaped_like_the_packs_list_gives_the_link_its_title():
+    msgs = [
+        Msg("Jun Park", "Kind care in practice - a short film by a made-up clinic https://example.org/film"),
+        Msg("Jun Park", "https://example.org/podcast – Whose Shoes: an interview"),
+        Msg("Jun Park", "see https://example.org/mid - and more"),  # link in the middle: no title
+    ]
+    film, podcast, mid = collect_resources(msgs, label)
+    assert (film.label, film.context) == ("Kind care in practice", "a short film by a made-up clinic")
+    assert (podcast.label, podcast.context) == (None, "Whose Shoes: an interview")
+    assert mid.label is None and mid.context == "see and more"
+
+
+def test_messages_sharing_links_are_resources_not_reflections():
+    long_with_link = Msg("Jun Park", " ".join(["word"] * 30) + " https://example.org/x")
+    assert pick_reflections([long_with_link], label) == ()
+
+
+texts = st.lists(st.sampled_from(list("abc XYZ:/.-–") + ["https://example.org/", "www.example.net/", "hi ", "from "]),
+                 max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(LABELS)), texts), max_size=12))
+def test_resources_never_repeat_and_never_name_the_unquoted(pairs):
+    msgs = [Msg(a, t) for a, t in pairs]
+    resources = collect_resources(msgs, label)
+    keys = [url_key(r.url) for r in resources]
+    assert len(keys) == len(set(keys))
+    for r in resources:
+        assert None not in r.shared_by
+        assert all(by in {"MO", "TL", "JP", "KM"} for by in r.shared_by)
+    for h in pick_hellos([Msg(a, t, dt.time(18, 0)) for a, t in pairs], label):
+        assert h.label is not None

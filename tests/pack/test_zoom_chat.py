@@ -108,8 +108,8 @@ def test_reply_on_the_same_line_as_its_text():
     ("name", "language", "first", "author2"),
     [
         ("two_line_de.txt", "de", "Hallo zusammen, ich bin aus Lagos dabei!", "Tomas Lindqvist (er/ihm)"),
-        ("two_line_fr.txt", "fr/es/pt", "Bonjour à tous, depuis Lagos !", "Jun Park"),
-        ("two_line_es.txt", "fr/es/pt", "Hola a todos, desde Lagos", "Jun Park"),
+        ("two_line_fr.txt", "fr", "Bonjour à tous, depuis Lagos !", "Jun Park"),
+        ("two_line_es.txt", "es", "Hola a todos, desde Lagos", "Jun Park"),
         ("two_line_nl.txt", "nl", "Hallo allemaal, vanuit Lagos", "Jun Park"),
     ],
 )
@@ -242,3 +242,10 @@ def test_anything_else_is_either_read_or_refused_cleanly(data):
         parse_zoom_chat(data)
     except ZoomChatError as error:
         assert error.problem
+
+
+def test_portuguese_and_italian_labels():
+    pt = parse_zoom_chat("18:00:05 De Mira Okafor para Todos:\n\tOlá, de Lagos\n18:00:06 De Mira Okafor para Jun Park(Mensagem direta):\n\tsegredo\n")
+    assert (pt.language, [m.text for m in pt.messages], pt.direct_messages_dropped) == ("pt", ["Olá, de Lagos"], 1)
+    it = parse_zoom_chat("18:00:05 Da Mira Okafor a Tutti:\n\tCiao da Lagos\n18:00:06 Da Mira Okafor a Jun Park(in privato):\n\tsegreto\n")
+    assert (it.language, [m.text for m in it.messages], it.direct_messages_dropped) == ("it", ["Ciao da Lagos"], 1)
