@@ -117,3 +117,10 @@ class Capture:
                 return False
             s.delete(quote)
             return True
+
+    def channels_to_watch(self, *, workspace: str) -> list[tuple[str, dt.datetime]]:
+        """The group channels of the running breakouts here, each with when its breakout started:
+        an adapter reads back what was said there while it was down (capture is idempotent)."""
+        with self.core.db.transaction() as s:
+            return [(g.channel_id, b.started_at) for b in repo.running_breakouts(s, workspace=workspace)
+                    for g in b.groups if g.channel_id]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.adapters.discord.client import REQUIRED_PERMISSIONS
 from bot.adapters.discord.runner import DiscordRuntime, build
 from bot.config import Settings
 from bot.sandbox.discord import Channel, ClientThread, DiscordSandbox, Message, SimMember
@@ -43,7 +44,8 @@ class DiscordCall:
     def __init__(self, sandbox: DiscordSandbox, database_url: str, prompts: Path, *, people: int = 7,
                  time_scale: float = 0.02, in_voice: bool = True, extra: dict[str, str] | None = None) -> None:
         self.sb = sandbox
-        self.guild = sandbox.add_guild("Community Calls")
+        # The bot gets exactly the permissions deploy/discord.md asks for: if it needs more, tests fail.
+        self.guild = sandbox.add_guild("Community Calls", bot_permissions=REQUIRED_PERMISSIONS.value)
         self.facilitators_role = sandbox.add_role(self.guild, "Facilitators")
         self.organisers_role = sandbox.add_role(self.guild, "Organisers")
         self.fiona = sandbox.add_member(self.guild, "fiona", roles=[self.facilitators_role])  # facilitator by role

@@ -239,3 +239,35 @@ def test_plan_autocomplete_lists_the_plans(call: DiscordCall) -> None:
     assert sorted(c["value"] for c in choices) == ["slow", "slow-text"]
     everything = call.fiona.autocomplete(call.chat, "breakout start", focused="plan", value="").wait().choices
     assert {"quick", "kindness-in-education"} <= {c["value"] for c in everything}
+
+
+def test_what_was_said_while_the_bot_was_down_is_read_back(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speakers = call.members_of(group)
+    speakers[0].say(group, "said while the bot was up")
+    call.wait_for(lambda: speakers[0].dms(), what="the first quote")
+    call.stop_bot()
+    speakers[1].say(group, "said while the bot was down")
+    edited = speakers[0].say(group, "typo while down: recieve")
+    speakers[0].edit(edited, "typo while down: receive")
+    call.start_bot()
+    call.wait_for(lambda: call.runtime.bot.catching_up is not None and call.runtime.bot.catching_up.done())
+    assert call.runtime.bot.catching_up.result() >= 3
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
+    assert "said while the bot was up" in summary
+    assert "said while the bot was down" in summary
+    assert "typo while down: receive" in summary and "recieve" not in summary
+    assert summary.count("said while the bot was up") == 1  # read back, not captured twice
+
+
+def test_deploy_doc_invite_carries_exactly_the_required_permissions() -> None:
+    from bot.adapters.discord.client import REQUIRED_PERMISSIONS, breakout_intents, invite_url
+
+    doc = (PROMPTS.parent / "deploy" / "discord.md").read_text(encoding="utf-8")
+    assert f"permissions={REQUIRED_PERMISSIONS.value}" in doc
+    assert f"permissions={REQUIRED_PERMISSIONS.value}" in invite_url(1)
+    assert not REQUIRED_PERMISSIONS.administrator
+    intents = breakout_intents()
+    assert intents.members and intents.message_content and not intents.presences

@@ -190,3 +190,35 @@ async def _messages_edit_bulk_delete_history_and_dm(sandbox: DiscordSandbox) -> 
         assert [m.content for m in alice.dms()] == ["psst"]
     finally:
         await stop_client(client, task)
+
+
+def test_a_bot_can_only_grant_permissions_it_has(sandbox: DiscordSandbox) -> None:
+    asyncio.run(_a_bot_can_only_grant_permissions_it_has(sandbox))
+
+
+async def _a_bot_can_only_grant_permissions_it_has(sandbox: DiscordSandbox) -> None:
+    guild = sandbox.add_guild(bot_permissions=P.VIEW_CHANNEL | P.SEND_MESSAGES | P.MANAGE_CHANNELS | P.MANAGE_ROLES)
+    alice = sandbox.add_member(guild, "alice")
+    client = discord.Client(intents=all_intents(), guild_ready_timeout=0.05)
+    task = await start_client(client, sandbox.token)
+    try:
+        g = client.get_guild(guild.id)
+        member = g.get_member(alice.id)
+        ok = await g.create_text_channel("fine", overwrites={member: discord.PermissionOverwrite(view_channel=True)})
+        assert alice.can_see(sandbox.channels[ok.id])
+        try:
+            await g.create_text_channel("too-much", overwrites={member: discord.PermissionOverwrite(move_members=True)})
+        except discord.Forbidden as err:
+            assert err.code == 50013
+        else:
+            raise AssertionError("granting a permission the bot lacks should be refused")
+        alice.join_voice(sandbox.add_voice_channel(guild, "Main"))
+        room = await g.create_voice_channel("Room")
+        try:
+            await member.move_to(room)  # no Move Members
+        except discord.Forbidden:
+            pass
+        else:
+            raise AssertionError("moving without Move Members should be refused")
+    finally:
+        await stop_client(client, task)

@@ -41,9 +41,26 @@ def breakout_intents() -> discord.Intents:
     return intents
 
 
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, read_message_history=True, embed_links=True, attach_files=True,
+    manage_channels=True,  # a category and channels per breakout, deleted at the end
+    manage_roles=True,  # "Manage Permissions" on those channels: who may see each group
+    move_members=True, connect=True,  # moving people into the group voice rooms and back
+)
+"""Exactly the permissions the bot uses; deploy/discord.md's invite URL carries this number."""
+
+
+def invite_url(application_id: int | str) -> str:
+    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS,
+                                   scopes=("bot", "applications.commands"))
+
+
 class BreakoutBot(discord.Client):
     def __init__(self, *, app: BreakoutApp | None, port: DiscordChat, roles: Roles | None = None,
                  start_core: bool = True, workers: int = 8, **options: Any) -> None:
+        # The bot never joins voice itself (it only moves people), so no PyNaCl/davey warnings.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         options.setdefault("intents", breakout_intents())
         options.setdefault("allowed_mentions", NO_MENTIONS)
         super().__init__(**options)
@@ -54,6 +71,7 @@ class BreakoutBot(discord.Client):
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self._start_core = start_core
         self._core_started = False
+        self.catching_up: asyncio.Future[int] | None = None
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="breakout-core")
         port.bind(self)
 
@@ -68,8 +86,11 @@ class BreakoutBot(discord.Client):
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
         if self._start_core and not self._core_started and self.app is not None:
-            self._core_started = True
             await self.blocking(self.app.start)  # the clock, and recovery of interrupted breakouts
+            self._core_started = True
+        if self.app is not None and self._core_started:
+            # READY means a new session: events from before it are not replayed, so read them back.
+            self.catching_up = asyncio.ensure_future(events.catch_up(self))
 
     async def close(self) -> None:
         await super().close()

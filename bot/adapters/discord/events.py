@@ -116,3 +116,32 @@ async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMes
                                    channel_id=str(channel_id), message_id=str(message_id))
             except Exception:
                 log.exception("applying the deletion of message %s failed", message_id)
+
+
+async def catch_up(bot: BreakoutBot, *, limit: int = 1000) -> int:
+    """Read back what was said in running breakouts' group channels while the bot was away (a
+    restart, or a session Discord would not resume). Capture is idempotent, so repeats are free.
+    Returns how many messages were looked at."""
+    seen = 0
+    for guild in bot.guilds:
+        try:
+            watch = await bot.blocking(bot.app.capture.channels_to_watch, workspace=workspace_of(guild.id))
+        except Exception:
+            log.exception("finding the channels to catch up in %s failed", guild.id)
+            continue
+        for channel_id, since in watch:
+            channel = bot.get_channel(int(channel_id))
+            if not isinstance(channel, discord.TextChannel):
+                continue
+            try:
+                async for message in channel.history(limit=limit, after=since - dt.timedelta(seconds=1), oldest_first=True):
+                    seen += 1
+                    await on_message(bot, message)
+                    if message.edited_at is not None and not message.author.bot:
+                        async with _in_order(bot, channel.id):
+                            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(guild.id),
+                                               channel_id=str(channel.id), message_id=str(message.id),
+                                               text=_neutral(bot, message.content), edited_at=message.edited_at)
+            except discord.HTTPException:
+                log.warning("could not read back #%s", getattr(channel, "name", channel_id), exc_info=True)
+    return seen

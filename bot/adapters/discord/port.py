@@ -147,7 +147,7 @@ class DiscordChat:
     def _overwrites(self, guild: discord.Guild, people: Sequence[discord.Member], *, voice: bool = False
                     ) -> dict[discord.Role | discord.Member, discord.PermissionOverwrite]:
         allowed = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
-                                              connect=True if voice else None, speak=True if voice else None)
+                                              connect=True if voice else None)
         overwrites: dict[discord.Role | discord.Member, discord.PermissionOverwrite] = {
             guild.default_role: discord.PermissionOverwrite(view_channel=False, connect=False if voice else None),
             guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,

@@ -377,10 +377,13 @@ class DiscordSandbox:
         return role
 
     def add_member(
-        self, guild: m.Guild, name: str, *, roles: Iterable[m.Role] = (), is_admin: bool = False, nick: str | None = None
+        self, guild: m.Guild, name: str, *, roles: Iterable[m.Role] = (), is_admin: bool = False, nick: str | None = None,
+        display_name: str | None = None,
     ) -> SimMember:
+        """``name`` is the username; ``display_name`` the global display name (e.g. a full name)."""
         with self.lock:
             user = self._new_user(name)
+            user.global_name = display_name
             role_ids = [r.id for r in roles]
             if is_admin:
                 admin = next((r for r in guild.roles.values() if r.name == "Admin"), None)
@@ -802,6 +805,8 @@ class DiscordSandbox:
     ) -> m.Channel:
         if type not in (m.GUILD_TEXT, m.GUILD_VOICE, m.GUILD_CATEGORY):
             raise APIError(400, 50035, "Invalid Form Body: unsupported channel type")
+        if overwrites:
+            self._check_overwrites(guild, list(overwrites))
         with self.lock:
             if parent_id is not None:
                 parent = self.channels.get(parent_id)
@@ -829,6 +834,23 @@ class DiscordSandbox:
         self._dispatch_guild_event("CHANNEL_CREATE", data, Intents.GUILDS)
         return channel
 
+    def _check_overwrites(self, guild: m.Guild, overwrites: list[dict[str, Any]], channel: m.Channel | None = None) -> None:
+        """Discord lets a bot allow or deny only permissions it has itself, unless it is an
+        administrator or holds Manage Roles through an overwrite in that channel."""
+        with self.lock:
+            me = guild.members[self.bot_user.id]
+            have = guild.base_permissions(me)
+            if have & m.P.ADMINISTRATOR or have == m.P.ALL:
+                return
+            if channel is not None and guild.permissions_in(me, channel) & m.P.MANAGE_ROLES:
+                mine = channel.overwrite_for(me.id)
+                if mine is not None and mine.allow & m.P.MANAGE_ROLES:
+                    return
+        for raw in overwrites:
+            ow = self._overwrite(raw)
+            if (ow.allow | ow.deny) & ~have:
+                raise missing_permissions()
+
     @staticmethod
     def _overwrite(raw: dict[str, Any]) -> m.Overwrite:
         kind = raw.get("type", 0)
@@ -836,7 +858,9 @@ class DiscordSandbox:
             kind = 0 if kind == "role" else 1
         return m.Overwrite(int(raw["id"]), int(kind), int(raw.get("allow", 0) or 0), int(raw.get("deny", 0) or 0))
 
-    def _modify_channel(self, channel: m.Channel, changes: dict[str, Any]) -> None:
+    def _modify_channel(self, channel: m.Channel, changes: dict[str, Any], *, by_bot: bool = True) -> None:
+        if by_bot and changes.get("permission_overwrites") and channel.guild_id:
+            self._check_overwrites(self.guilds[channel.guild_id], changes["permission_overwrites"], channel)
         with self.lock:
             if "name" in changes:
                 channel.name = self._normalise_name(changes["name"], channel.type)
@@ -881,6 +905,9 @@ class DiscordSandbox:
                     raise APIError(400, 50035, "Invalid Form Body: channel_id is not a voice channel")
                 if not guild.permissions_in(member, channel) & m.P.CONNECT and not by_bot:
                     raise SandboxError(f"{member.user.name} may not connect to {channel.name}")
+                if by_bot and not guild.permissions_in(guild.members[self.bot_user.id], channel) & m.P.CONNECT:
+                    # Moving someone needs MOVE_MEMBERS and CONNECT to the destination (Modify Guild Member).
+                    raise missing_permissions()
             if state is None:
                 state = m.VoiceState(guild.id, member.id, channel_id, secrets.token_hex(16))
                 guild.voice_states[member.id] = state
