@@ -232,6 +232,7 @@ class ChatImports:
                     " No chat is imported yet: breakout-bot import-chat first."
                 raise NotFound(f"Nobody called '{name}' wrote in breakout {breakout_id}'s chat.{hint}")
             (person_id,) = candidates
+            name = candidates[person_id]  # as the chat spells it, not as typed here
             own = [r for r in s.scalars(select(ConsentRecord).where(ConsentRecord.breakout_id == breakout_id,
                                                                     ConsentRecord.person_id == person_id))
                    if r.via != ORGANISER_VIA]

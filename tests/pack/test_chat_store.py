@@ -72,3 +72,16 @@ def test_two_members_of_one_name_are_never_guessed(call, tmp_path):
     call.app.chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
     authors = {a.name: a for a in call.app.chat.authors(breakout)}
     assert not authors["Matthew Okafor"].member
+
+
+def test_brackets_go_before_initials_are_made(call):
+    breakout = call.status().breakout_id
+    chat = call.app.chat
+    text = ("18:00:05 From Ana Ruiz [Kind Trust] (she/her) to Everyone:\n\t"
+            + " ".join(["Kindness is a practice we can teach, and we should measure it honestly"] * 2) + "\n")
+    chat.import_into(breakout, text, filename="chat.txt", imported_by="test")
+    assert "Ana Ruiz will appear as their initials" in chat.record_naming(
+        breakout, name="ana ruiz", level=Level.INITIALS, recorded_by="test")
+    assert [c.label for c in call.app.summaries.build(breakout).chat] == ["AR"]
+    chat.record_naming(breakout, name="Ana Ruiz (she/her)", level=Level.FULL_NAME, recorded_by="test")
+    assert [c.label for c in call.app.summaries.build(breakout).chat] == ["Ana Ruiz"]
