@@ -186,7 +186,7 @@ class ChatImports:
                 continue
             name = clean_name(author) or author.strip()
             person = repo.upsert_person(s, workspace=chat_workspace(breakout.workspace), user_id=chat_user_id(key),
-                                        full_name=name[:200], first_name=(name.split() or [None])[0],
+                                        full_name=name[:200], first_name=name.split()[0] if name.split() else None,
                                         display_name=author.strip()[:100])
             people[key] = person.id
         return people, members

@@ -8,6 +8,7 @@ under, so the platform's own message id is all an adapter needs.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.services.capture import message_key
 from bot.services.context import Actor, Core
@@ -64,13 +65,13 @@ class Curation:
             return None
         return None
 
-    def _quote(self, s, actor: Actor, channel_id: str, message_id: str) -> Quote:  # type: ignore[no-untyped-def]
+    def _quote(self, s: Session, actor: Actor, channel_id: str, message_id: str) -> Quote:
         quote = s.scalar(select(Quote).where(Quote.message_key == message_key(actor.workspace, channel_id, message_id)))
         if quote is None:
             raise NotFound(NOT_A_QUOTE)
         return quote
 
-    def _own_quote(self, s, actor: Actor, channel_id: str, message_id: str) -> Quote:  # type: ignore[no-untyped-def]
+    def _own_quote(self, s: Session, actor: Actor, channel_id: str, message_id: str) -> Quote:
         quote = self._quote(s, actor, channel_id, message_id)
         author = s.get(Person, quote.person_id)
         if author is None or author.workspace != actor.workspace or author.user_id != actor.person.user_id:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 
 import docx
+import pytest
 from docx.opc.constants import RELATIONSHIP_TYPE
 
 from bot.render.docx import render_docx
@@ -87,3 +90,19 @@ def test_organisers_styles_from_a_template(tmp_path):
     assert doc.styles["Normal"].font.name == "Comic Neue"
     assert "sample content to be dropped" not in [p.text for p in doc.paragraphs]
     assert doc.paragraphs[1].text == "Kindness in Teaching"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_it(tmp_path):
+    """Where LibreOffice is installed, it opens the DOCX and prints every quote (a strict second reader)."""
+    source = tmp_path / "summary.docx"
+    source.write_bytes(render_docx(sample_summary()))
+    done = subprocess.run(
+        ["soffice", "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+         "--convert-to", "txt:Text", "--outdir", str(tmp_path), str(source)],
+        capture_output=True, timeout=120, check=False,
+    )
+    text = (tmp_path / "summary.txt").read_text(encoding="utf-8-sig") if (tmp_path / "summary.txt").exists() else ""
+    assert text, done.stderr.decode()[-500:]
+    for quote in all_quote_texts(sample_summary()):
+        assert quote.split("\n")[0] in text
