@@ -77,7 +77,8 @@ def test_whole_session_from_start_to_summary_with_voice_moves(call: DiscordCall)
     members[0][1].say(groups[0], "More pairing next time")
     call.wait_for(lambda: not call.group_channels(), timeout=20, what="the channels to be cleaned up")
     assert all(sb.voice_channel_of(p).id == call.call.id for p in call.people)  # back in the main call
-    assert not sb.channels_in(call.guild, type=GUILD_CATEGORY)
+    call.wait_for(lambda: not sb.channels_in(call.guild, type=GUILD_CATEGORY), what="the category to go")
+    assert not sb.channels_in(call.guild, type=GUILD_VOICE, category=category)
     for g in groups:
         texts = [m.content for m in sb.messages(g, include_deleted=True) if m.author.id == sb.bot_user.id]
         assert any("left for this question" in t for t in texts)
@@ -271,3 +272,24 @@ def test_deploy_doc_invite_carries_exactly_the_required_permissions() -> None:
     assert not REQUIRED_PERMISSIONS.administrator
     intents = breakout_intents()
     assert intents.members and intents.message_content and not intents.presences
+
+
+def test_consent_prompt_by_dm_and_its_buttons_work_there(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    first, second = call.members_of(group)[:2]
+    first.say(group, "First words from someone who never chose")
+    [prompt] = call.wait_for(lambda: first.dms(), what="the consent prompt by DM")  # type: ignore[misc]
+    assert "How may we name you" in prompt.content and len(prompt.custom_ids()) == 5
+    click = first.click(prompt, next(i for i in prompt.custom_ids() if i.endswith(":initials"))).wait(messages=1)
+    assert click.ephemeral and "Initials only" in click.text
+    # Someone whose DMs are closed is asked in the group channel instead, without a ping.
+    second.close_dms()
+    second.say(group, "I keep my DMs closed")
+    asked = call.wait_for(lambda: [m for m in call.sb.bot_messages(group) if m.content.startswith(f"<@{second.id}>")],
+                          what="the consent prompt in the channel")
+    assert asked[0].pings["users"] == [] and len(asked[0].custom_ids()) == 5  # type: ignore[index]
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    text = call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text
+    assert f"**{first.name[0].upper()}:**\n\nFirst words from someone who never chose" in text
+    assert first.name not in text

@@ -537,6 +537,8 @@ class Handlers:
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self.sb._channel(request.match_info["channel_id"])
         self.sb._require_bot_in_channel(channel, m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES)
+        if channel.type == m.DM and any(u.id in self.sb.closed_dms for u in channel.recipients):
+            raise APIError(403, 50007, "Cannot send messages to this user")
         payload, files = _payload_and_files(request[BODY])
         if not (payload.get("content") or payload.get("embeds") or files or payload.get("components") or payload.get("sticker_ids")):
             raise APIError(400, 50006, "Cannot send an empty message")

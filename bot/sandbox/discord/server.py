@@ -210,6 +210,10 @@ class SimMember:
     def visible_messages(self, channel: m.Channel) -> list[m.Message]:
         return [x for x in self.sandbox.messages(channel, include_ephemeral=True) if x.ephemeral_for in (None, self.id)]
 
+    def close_dms(self) -> None:
+        """Turn off "Direct Messages from server members": the bot's DMs now fail with 50007."""
+        self.sandbox.closed_dms.add(self.id)
+
     def dms(self) -> list[m.Message]:
         """Messages the bot sent this member in a direct message."""
         return self.sandbox.dm_messages(self)
@@ -248,6 +252,7 @@ class DiscordSandbox:
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self.command_overwrites = 0
         self.interactions: dict[int, InteractionRecord] = {}
+        self.closed_dms: set[int] = set()
         self._by_token: dict[str, InteractionRecord] = {}
         self.rest_log: list[RestCall] = []
         self.unknown_routes: list[str] = []
@@ -1081,6 +1086,8 @@ class DiscordSandbox:
     # ------------------------------------------------------------------ interactions
 
     def _base_interaction(self, who: SimMember, channel: m.Channel, kind: int, data: dict[str, Any]) -> InteractionRecord:
+        if channel.type == m.DM:
+            return self._dm_interaction(who, channel, kind, data)
         guild = who.guild
         with self.lock:
             perms = guild.permissions_in(who.member, channel)
@@ -1108,6 +1115,33 @@ class DiscordSandbox:
                 "attachment_size_limit": 10 * 1024 * 1024,
             }
             record = InteractionRecord(self, iid, token, kind, who.id, guild.id, channel.id, payload)
+            self.interactions[iid] = record
+            self._by_token[token] = record
+        return record
+
+    def _dm_interaction(self, who: SimMember, channel: m.Channel, kind: int, data: dict[str, Any]) -> InteractionRecord:
+        """In a DM with the bot there is no guild and no member: ``user`` instead, context BOT_DM."""
+        with self.lock:
+            iid = m.snowflake()
+            token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
+            payload: dict[str, Any] = {
+                "id": str(iid),
+                "application_id": str(self.application_id),
+                "type": kind,
+                "data": data,
+                "channel": channel.payload(),
+                "channel_id": str(channel.id),
+                "user": who.member.user.payload(),
+                "token": token,
+                "version": 1,
+                "app_permissions": str(m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | m.P.EMBED_LINKS | m.P.ATTACH_FILES | m.P.READ_MESSAGE_HISTORY),
+                "locale": "en-GB",
+                "entitlements": [],
+                "authorizing_integration_owners": {"0": "0"},
+                "context": 1,
+                "attachment_size_limit": 10 * 1024 * 1024,
+            }
+            record = InteractionRecord(self, iid, token, kind, who.id, None, channel.id, payload)
             self.interactions[iid] = record
             self._by_token[token] = record
         return record
