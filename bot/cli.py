@@ -122,6 +122,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         rendered = render_summary(summary, args.format, templates=settings.prompts_dir / "templates")
     except (PdfUnavailable, PdfFailed) as exc:
         raise BadArguments(f"{exc} --format html, docx and md work without it.") from None
+    except ValueError as exc:  # a broken template in prompts/templates/
+        raise BadArguments(str(exc)) from None
     output = args.output
     if output is None and not rendered.is_text:  # never dump a binary file onto the terminal
         output = f"summary-breakout-{args.breakout}{rendered.extension}"

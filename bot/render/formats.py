@@ -32,9 +32,32 @@ class Rendered:
         return self.format in ("md", "html")
 
 
+class TemplateProblem(ValueError):
+    """An overriding template (prompts/templates/) that does not render; says which file and line."""
+
+
 def render_summary(summary: Summary, fmt: str, *, templates: Path | str | None = None,
                    chromium: str | os.PathLike[str] | None = None) -> Rendered:
-    """Raises ValueError for an unknown format and ``bot.render.pdf.PdfUnavailable`` without Chromium."""
+    """Raises ValueError for an unknown format or a broken template, ``bot.render.pdf.PdfUnavailable``
+    without Chromium."""
+    from jinja2 import TemplateError
+
+    try:
+        return _render(summary, fmt, templates=templates, chromium=chromium)
+    except TemplateError as exc:
+        import traceback
+
+        where, line = getattr(exc, "filename", None) or getattr(exc, "name", None), getattr(exc, "lineno", None)
+        for frame in traceback.extract_tb(exc.__traceback__):  # Jinja maps template frames to their lines
+            if frame.filename.endswith((".j2", ".css")):
+                where, line = frame.filename, frame.lineno
+        where = where or "a template"
+        raise TemplateProblem(f"The summary template {where}{f' (line {line})' if line else ''} does not work: "
+                              f"{exc.message or exc}. Fix it, or remove it to use the built-in one.") from None
+
+
+def _render(summary: Summary, fmt: str, *, templates: Path | str | None,
+            chromium: str | os.PathLike[str] | None) -> Rendered:
     fmt = {"markdown": "md", "htm": "html", "word": "docx"}.get(fmt.lower(), fmt.lower())
     if fmt == "md":
         from bot.render.markdown import render_markdown

@@ -105,3 +105,16 @@ def test_templates_can_be_overridden_and_stay_escaped(tmp_path):
 
 def test_missing_override_folder_falls_back(tmp_path):
     assert "Group discussion" in render_html(sample_summary(), templates=tmp_path / "nope")
+
+
+def test_a_broken_override_template_says_which_and_where(tmp_path):
+    import pytest
+
+    from bot.render.formats import TemplateProblem, render_summary
+
+    (tmp_path / "summary.html.j2").write_text("<h1>{{ summary.title }}</h1>\n{{ summary.no_such_field }}\n")
+    with pytest.raises(TemplateProblem, match=r"summary.html.j2.*line 2.*no_such_field"):
+        render_summary(sample_summary(), "html", templates=tmp_path)
+    (tmp_path / "summary.html.j2").write_text("{% for x in %}")
+    with pytest.raises(TemplateProblem, match="summary.html.j2"):
+        render_summary(sample_summary(), "html", templates=tmp_path)
