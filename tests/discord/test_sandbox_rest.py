@@ -222,3 +222,29 @@ async def _a_bot_can_only_grant_permissions_it_has(sandbox: DiscordSandbox) -> N
             raise AssertionError("moving without Move Members should be refused")
     finally:
         await stop_client(client, task)
+
+
+def test_a_lost_reply_is_retried_and_the_nonce_prevents_a_duplicate(sandbox: DiscordSandbox) -> None:
+    asyncio.run(_a_lost_reply_is_retried(sandbox))
+
+
+async def _a_lost_reply_is_retried(sandbox: DiscordSandbox) -> None:
+    guild = sandbox.add_guild()
+    chat = sandbox.add_text_channel(guild, "chat")
+    client = discord.Client(intents=all_intents(), guild_ready_timeout=0.05)
+    task = await start_client(client, sandbox.token)
+    try:
+        channel = client.get_channel(chat.id)
+        sandbox.inject_server_error("POST", "/channels/{channel_id}/messages", after_commit=True)
+        await channel.send("with a nonce", nonce="12345")  # discord.py retries a 500 after ~1s
+        assert [c.status for c in sandbox.calls("POST", "/channels/{channel_id}/messages")] == [500, 200]
+        assert [m.content for m in sandbox.messages(chat)] == ["with a nonce"]
+        sandbox.inject_server_error("POST", "/channels/{channel_id}/messages", after_commit=True)
+        await channel.send("without one")  # discord.py 2.7 makes up a random nonce itself
+        assert [m.content for m in sandbox.messages(chat)] == ["with a nonce", "without one"]
+        # A client that does not send a nonce gets the duplicate, as on Discord.
+        sandbox.inject_server_error("POST", "/channels/{channel_id}/messages", after_commit=True)
+        status, _, _ = await _get(sandbox, f"/channels/{chat.id}/messages", method="POST", body={"content": "raw"})
+        assert status == 500 and [m.content for m in sandbox.messages(chat)][-1] == "raw"
+    finally:
+        await stop_client(client, task)

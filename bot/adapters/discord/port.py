@@ -214,8 +214,9 @@ class DiscordChat:
         guild = getattr(channel, "guild", None)
         if message.consent_options and message.breakout_id is not None and guild is not None:
             kwargs["view"] = consent_view(message.consent_options, guild_id=guild.id, breakout_id=message.breakout_id)
-        # A fresh nonce per post: discord.py's own retries of this request reuse it, and Discord
-        # (enforce_nonce) answers a repeat with the message it already made instead of a second one.
+        # A fresh nonce per post, sent with enforce_nonce: when discord.py retries this request after
+        # a lost reply, Discord answers with the message it already made instead of making a second.
+        # (discord.py 2.7 makes one up itself when none is given; passing it keeps that explicit.)
         sent = await channel.send(content, allowed_mentions=NO_MENTIONS, nonce=str(secrets.randbits(63)), **kwargs)
         return Delivery(str(sent.id), str(sent.channel.id))
 

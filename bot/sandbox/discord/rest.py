@@ -65,6 +65,8 @@ class Fault:
     retry_after: float
     is_global: bool = False
     hits: int = 0
+    status: int = 429
+    after_commit: bool = False  # 5xx only: do the work, then answer as if it failed
 
     def matches(self, method: str, route: str) -> bool:
         return (self.method in ("*", method)) and (self.route in ("*", route))
@@ -107,6 +109,15 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
         sandbox._log_call(call)
         try:
             fault = sandbox._take_fault(request.method, route)
+            if fault is not None and fault.status != 429:
+                if fault.after_commit:
+                    request[BODY] = body
+                    try:
+                        await handler(request)
+                    except APIError:
+                        pass
+                call.status = fault.status
+                return json_response({"message": "500: Internal Server Error", "code": 0}, status=fault.status)
             if fault is not None:
                 call.status = 429
                 headers = rate_limit_headers(route, remaining=0, reset_after=fault.retry_after)

@@ -446,6 +446,16 @@ class DiscordSandbox:
             self._faults.append(fault)
         return fault
 
+    def inject_server_error(self, method: str = "*", route: str = "*", *, times: int = 1, status: int = 500,
+                            after_commit: bool = False) -> Fault:
+        """Answer the next ``times`` calls with ``status``. With ``after_commit`` the call takes effect
+        first (the reply is what got lost): discord.py retries, and only an idempotent request
+        (a message ``nonce`` with ``enforce_nonce``) avoids a duplicate."""
+        fault = Fault(method.upper(), route, times, 0.0, status=status, after_commit=after_commit)
+        with self.lock:
+            self._faults.append(fault)
+        return fault
+
     def _take_fault(self, method: str, route: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:
