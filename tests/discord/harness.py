@@ -51,7 +51,8 @@ class DiscordCall:
         self.fiona = sandbox.add_member(self.guild, "fiona", roles=[self.facilitators_role])  # facilitator by role
         self.olu = sandbox.add_member(self.guild, "olu", roles=[self.organisers_role])  # organiser by role
         self.ada = sandbox.add_member(self.guild, "ada", is_admin=True)  # a server admin: both, by default
-        self.people = [sandbox.add_member(self.guild, NAMES[i].lower()) for i in range(people)]
+        self.people = [sandbox.add_member(self.guild, NAMES[i].lower() if i < len(NAMES) else f"person{i}")
+                       for i in range(people)]
         self.chat = sandbox.add_text_channel(self.guild, "call-chat")
         self.call = sandbox.add_voice_channel(self.guild, "Main call")
         if in_voice:

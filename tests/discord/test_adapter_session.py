@@ -295,3 +295,48 @@ def test_consent_prompt_by_dm_and_its_buttons_work_there(call: DiscordCall) -> N
     text = call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text
     assert f"**{first.name[0].upper()}:**\n\nFirst words from someone who never chose" in text
     assert first.name not in text
+
+
+def test_a_big_call_spills_into_a_second_category(sandbox: DiscordSandbox, database_url, prompts) -> None:
+    call = DiscordCall(sandbox, database_url, prompts, people=52)
+    try:
+        reply = call.fiona.run_command(call.chat, "breakout start", plan="slow", size=2).wait(messages=1, timeout=60)
+        assert "26 groups" in reply.text and "all 26 groups done" in reply.text
+        categories = sandbox.channels_in(call.guild, type=GUILD_CATEGORY)
+        assert [c.name for c in categories] == ["Breakout · Quick check-in", "Breakout · Quick check-in (2)"]
+        assert [len(sandbox.channels_in(call.guild, category=c)) for c in categories] == [50, 2]
+        rooms = [sandbox.voice_channel_of(p) for p in call.people]
+        assert all(r is not None and r.name.startswith("Group ") for r in rooms)
+        stop = call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=60)
+        assert "Stopped" in stop.text
+        call.wait_for(lambda: not sandbox.channels_in(call.guild, type=GUILD_CATEGORY), what="both categories to go")
+        assert all(sandbox.voice_channel_of(p).id == call.call.id for p in call.people)
+    finally:
+        call.close()
+
+
+def test_steering_commands_answer_privately_and_reach_every_group(call: DiscordCall) -> None:
+    fiona, chat = call.fiona, call.chat
+    fiona.run_command(chat, "breakout start", plan="slow", groups=2).wait(messages=1, timeout=15)
+    groups = call.group_channels()
+
+    def says(command: str, **options: object) -> str:
+        reply = fiona.run_command(chat, command, **options).wait(messages=1, timeout=15)
+        assert reply.ephemeral, command
+        return reply.text
+
+    assert "now has" in says("breakout extend", minutes=5)
+    assert all(any("added 5 minutes" in p for p in call.bot_posts(g)) for g in groups)
+    assert "Paused" in says("breakout pause")
+    assert "(paused)" in says("breakout status")
+    assert "already paused" in says("breakout pause")  # a clear refusal, nothing changes
+    assert "Resumed" in says("breakout resume")
+    assert "Sent to 2 of 2 groups" in says("breakout broadcast", text="Five minutes, then we regroup")
+    assert all(any("Five minutes, then we regroup" in p for p in call.bot_posts(g)) for g in groups)
+    assert "Moved to question 2 of 2" in says("breakout next")
+    assert all(any("What would you change?" in p for p in call.bot_posts(g)) for g in groups)
+    assert "has ended" in says("breakout next")
+    call.wait_for(lambda: not call.group_channels(), what="the channels to go")
+    assert "has already ended" in says("breakout extend", minutes=1) or "No breakout" in says("breakout extend", minutes=1)
+    help_text = fiona.run_command(chat, "breakout help").wait(messages=1).text
+    assert "/breakout start" in help_text

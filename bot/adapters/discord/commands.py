@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.domain.consent import Level
-from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
+from bot.services.commands import BreakoutCommand, SummaryCommand
 from bot.services.errors import BreakoutError
 
 from .people import participant_pool, workspace_of
@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from .client import BreakoutBot
 
 log = logging.getLogger(__name__)
+
+HELP = """**/breakout** runs breakout discussions in this call.
+`/breakout start plan:<pick> [groups:N | size:N] [minutes:N] [role:@role] [include_facilitators:True]`: split the people in your voice channel (or the role, or this channel) into groups
+`/breakout status`: which question, time left, groups, quotes so far
+`/breakout next`: skip ahead (ends the breakout after the last question)
+`/breakout extend minutes:N`: more time for this question
+`/breakout broadcast text:...`: post to every group
+`/breakout pause` · `/breakout resume` · `/breakout stop`
+`/breakout consent level:...`: how you may be named if quoted · `/breakout name your_name:...`
+`/breakout forget-me`: delete everything stored about you
+`/summary [breakout_number:N] [by:question|group] [highlights:True]`: the write-up, privately, with the Markdown file"""
 
 OOPS = "Something went wrong on the bot's side (it is logged). Please try again in a moment."
 
@@ -162,7 +173,7 @@ def build() -> tuple[app_commands.Group, app_commands.Command]:
 
     @breakout.command(name="help", description="What the /breakout commands do")
     async def help_(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"```\n{BREAKOUT_USAGE}\n```", ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
     @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a Markdown file")

@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 MAX_CONTENT = 2000
 CATEGORY_PREFIX = "Breakout · "
+CATEGORY_LIMIT = 50  # channels per category (Discord)
 CALL_MARKER = re.compile(r"call: <#(\d+)>")
 
 
@@ -62,6 +63,7 @@ class DiscordChat:
         self._main_voice: dict[str, int] = {}  # home text channel id -> the call's voice channel
         self._breakout_locks: dict[int, asyncio.Lock] = {}
         self._deleted: set[int] = set()
+        self._placed: dict[int, set[int]] = {}  # category -> channels we made there (the cache lags)
         self._guard = threading.Lock()
 
     def bind(self, client: BreakoutBot) -> None:
@@ -160,43 +162,66 @@ class DiscordChat:
             overwrites[person] = allowed
         return overwrites
 
-    async def _category(self, guild: discord.Guild, request: GroupChannelRequest) -> discord.CategoryChannel:
-        name = clip(f"{CATEGORY_PREFIX}{request.breakout_title}", 100)
-        for category in guild.categories:
-            if category.name == name and category.id not in self._deleted:
+    def _breakout_categories(self, guild: discord.Guild, request: GroupChannelRequest) -> list[discord.CategoryChannel]:
+        base = clip(f"{CATEGORY_PREFIX}{request.breakout_title}", 94)
+        names = {base} | {f"{base} ({n})" for n in range(2, 21)}
+        return [c for c in guild.categories if c.name in names and c.id not in self._deleted]
+
+    def _filled(self, category: discord.CategoryChannel) -> int:
+        ids = {c.id for c in category.channels} | self._placed.get(category.id, set())
+        return len(ids - self._deleted)
+
+    async def _category(self, guild: discord.Guild, request: GroupChannelRequest, needed: int) -> discord.CategoryChannel:
+        """The breakout's category with room for ``needed`` more channels: Discord allows 50 per
+        category, so a big call spills into "Breakout · <title> (2)" and so on."""
+        base = clip(f"{CATEGORY_PREFIX}{request.breakout_title}", 94)
+        existing = {c.name: c for c in self._breakout_categories(guild, request)}
+        for n in range(1, 21):
+            name = base if n == 1 else f"{base} ({n})"
+            category = existing.get(name)
+            if category is None:
+                overwrites = {guild.default_role: discord.PermissionOverwrite(view_channel=False),
+                              guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
+                category = await guild.create_category(name, overwrites=overwrites, reason=f"breakout {request.breakout_id}")
+                self._placed[category.id] = set()
                 return category
-        overwrites = {guild.default_role: discord.PermissionOverwrite(view_channel=False),
-                      guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
-        return await guild.create_category(name, overwrites=overwrites, reason=f"breakout {request.breakout_id}")
+            if self._filled(category) + needed <= CATEGORY_LIMIT:
+                return category
+        raise ChatError("This breakout needs more than 20 full categories of channels; use fewer groups.")
 
     async def _open_group_channel(self, request: GroupChannelRequest) -> str:
         home = await self._channel(int(request.home_channel))
         guild = getattr(home, "guild", None)
         if guild is None:
             raise ChatError("Breakouts run in a server's text channel, not in a direct message.")
-        async with self._lock(request.breakout_id):
-            category = await self._category(guild, request)
         people = await self._members(guild, [*request.members, *request.facilitators])
         overwrites = self._overwrites(guild, people)
         call_id = self._main_voice.get(request.home_channel)
         topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
-        text = discord.utils.find(lambda c: c.name == request.name and c.id not in self._deleted, category.text_channels)
-        if text is None:
-            text = await guild.create_text_channel(request.name, category=category, overwrites=overwrites, topic=topic,
-                                                   reason=f"breakout {request.breakout_id}")
-        elif text.overwrites != overwrites:
-            await text.edit(overwrites=overwrites, topic=topic)
-        if request.voice_rooms:
-            await self._open_voice_room(guild, category, request, people, call_id)
+        room_name = f"Group {request.number}"
+        async with self._lock(request.breakout_id):  # one breakout's channels are placed one at a time
+            categories = self._breakout_categories(guild, request)
+            text = next((c for cat in categories for c in cat.text_channels if c.name == request.name and c.id not in self._deleted), None)
+            room = next((c for cat in categories for c in cat.voice_channels if c.name == room_name and c.id not in self._deleted), None)
+            needed = (text is None) + (request.voice_rooms and room is None)
+            category = text.category if text is not None and text.category is not None else await self._category(guild, request, needed)
+            if text is None:
+                text = await guild.create_text_channel(request.name, category=category, overwrites=overwrites, topic=topic,
+                                                       reason=f"breakout {request.breakout_id}")
+                self._placed.setdefault(category.id, set()).add(text.id)
+            elif text.overwrites != overwrites:
+                await text.edit(overwrites=overwrites, topic=topic)
+            if request.voice_rooms and room is None:
+                room = await guild.create_voice_channel(room_name, category=category, reason=f"breakout {request.breakout_id}",
+                                                        overwrites=self._overwrites(guild, people, voice=True))
+                self._placed.setdefault(category.id, set()).add(room.id)
+        if request.voice_rooms and room is not None:
+            await self._move_in(request, people, room, call_id)
         return str(text.id)
 
-    async def _open_voice_room(self, guild: discord.Guild, category: discord.CategoryChannel, request: GroupChannelRequest,
-                               people: Sequence[discord.Member], call_id: int | None) -> None:
-        name = f"Group {request.number}"
-        room = discord.utils.find(lambda c: c.name == name and c.id not in self._deleted, category.voice_channels)
-        if room is None:
-            room = await guild.create_voice_channel(name, category=category, overwrites=self._overwrites(guild, people, voice=True),
-                                                    reason=f"breakout {request.breakout_id}")
+    async def _move_in(self, request: GroupChannelRequest, people: Sequence[discord.Member], room: discord.VoiceChannel,
+                       call_id: int | None) -> None:
+        """The group's people who are in the main call go to their room (facilitators stay)."""
         members = set(request.members)
         for person in people:
             if str(person.id) not in members or person.voice is None or person.voice.channel is None:
@@ -255,9 +280,8 @@ class DiscordChat:
         if call_id is None and text.topic and (found := CALL_MARKER.search(text.topic)):
             call_id = int(found.group(1))
         call = guild.get_channel(call_id) if call_id else None
-        room = None
-        if category is not None:
-            room = discord.utils.find(lambda c: c.name == f"Group {request.number}", category.voice_channels)
+        room = next((c for cat in self._breakout_categories(guild, request) for c in cat.voice_channels
+                     if c.name == f"Group {request.number}" and c.id not in self._deleted), None)
         if room is not None:
             if isinstance(call, discord.VoiceChannel):
                 for member in list(room.members):
@@ -274,6 +298,6 @@ class DiscordChat:
             return
         await text.delete(reason=f"breakout {request.breakout_id} ended")
         self._deleted.add(text.id)
-        if category is not None and all(c.id in self._deleted for c in category.channels):
+        if category is not None and self._filled(category) == 0:
             await category.delete(reason=f"breakout {request.breakout_id} ended")
             self._deleted.add(category.id)

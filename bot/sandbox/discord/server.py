@@ -829,6 +829,8 @@ class DiscordSandbox:
                     raise APIError(400, 50035, "Invalid Form Body: parent_id is not a category")
                 if type == m.GUILD_CATEGORY:
                     raise APIError(400, 50035, "Invalid Form Body: categories cannot be nested")
+            if parent_id is not None and sum(1 for c in guild.channels.values() if c.parent_id == parent_id) >= 50:
+                raise APIError(400, 50035, "Invalid Form Body: parent_id: Maximum number of channels in category reached (50)")
             if len(guild.channels) >= 500:
                 raise APIError(400, 30013, "Maximum number of guild channels reached (500)")
             channel = m.Channel(
