@@ -135,6 +135,10 @@ def test_post_update_delete_and_limits(sb: SlackSandbox, client: WebClient) -> N
         )
     assert "must be less than 3001 characters" in raised.value.response["response_metadata"]["messages"][0]
     assert error_of(lambda: client.chat_postMessage(channel=channel.id, text="z" * 40_001)) == "msg_too_long"
+    big = {"type": "section", "text": {"type": "mrkdwn", "text": "w" * 2900}}
+    assert error_of(lambda: client.chat_postMessage(channel=channel.id, text="x", blocks=[big] * 5)) == (
+        "msg_blocks_too_long"
+    )
     assert error_of(lambda: client.chat_postMessage(channel=channel.id, text="")) == "no_text"
     assert client.chat_postMessage(channel=channel.id, text="x", blocks=[section] * 50)["ok"]
     # Form-encoded blocks (a JSON string) are read as well as JSON bodies.

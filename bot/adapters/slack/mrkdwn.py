@@ -16,6 +16,9 @@ MAX_BUTTON = 75
 MAX_TEXT = 40_000
 #: What a fallback `text` is cut to: notifications show little of it anyway.
 MAX_FALLBACK = 3000
+#: Slack also refuses a message whose blocks hold too much text in all (`msg_blocks_too_long`,
+#: seen from about 13,000 characters); stay well under it.
+MAX_MESSAGE_CHARS = 11_000
 
 
 def escape(text: str) -> str:
@@ -70,13 +73,23 @@ def sections(mrkdwn: str) -> list[dict[str, object]]:
     return [section(piece) for piece in split_text(mrkdwn) if piece.strip()]
 
 
-def batches(blocks: Iterable[dict[str, object]], size: int = MAX_BLOCKS) -> Iterator[list[dict[str, object]]]:
-    """Blocks in messages of at most ``size`` (Slack refuses a message of more than 50)."""
+def block_chars(block: dict[str, object]) -> int:
+    """How much text a block carries (what Slack's overall message limit counts, roughly)."""
+    return len(str(block))
+
+
+def batches(
+    blocks: Iterable[dict[str, object]], size: int = MAX_BLOCKS, chars: int = MAX_MESSAGE_CHARS
+) -> Iterator[list[dict[str, object]]]:
+    """Blocks in messages of at most ``size`` blocks and about ``chars`` characters each."""
     batch: list[dict[str, object]] = []
+    used = 0
     for block in blocks:
-        batch.append(block)
-        if len(batch) == size:
+        n = block_chars(block)
+        if batch and (len(batch) == size or used + n > chars):
             yield batch
-            batch = []
+            batch, used = [], 0
+        batch.append(block)
+        used += n
     if batch:
         yield batch

@@ -21,6 +21,29 @@ MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_BLOCK_ID = 255
 MAX_MARKDOWN_BLOCK_TEXT = 12_000
+#: Slack refuses a message whose blocks carry too much text overall with `msg_blocks_too_long`
+#: (reported from about 13,000 characters; the exact point varies). Counted as text characters.
+MAX_BLOCKS_TEXT = 13_000
+
+
+def blocks_text_length(blocks: Any) -> int:
+    """Characters of text in all the blocks' text objects."""
+    total = 0
+
+    def walk(node: Any) -> None:
+        nonlocal total
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                total += len(node["text"])
+            for v in node.values():
+                if isinstance(v, (dict, list)):
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(blocks)
+    return total
 
 KNOWN_TEXT_TYPES = {"plain_text", "mrkdwn"}
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .blocks import validate_blocks
+from .blocks import MAX_BLOCKS_TEXT, blocks_text_length, validate_blocks
 
 
 class SlackError(Exception):
@@ -486,3 +486,5 @@ def check_message_content(text: str | None, blocks: list[dict[str, Any]] | None)
                 errors=problems,
                 response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
             )
+        if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
+            raise SlackError("msg_blocks_too_long")
