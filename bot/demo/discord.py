@@ -54,7 +54,7 @@ def _session(sb: DiscordSandbox, settings: Settings, out: Path, echo: Callable[[
     try:
         synced = thread.call(runtime.bot.tree.sync())
         echo(f"$ breakout-bot discord-sync   -> {', '.join('/' + c.name for c in synced)}")
-        sb.wait_until(lambda: runtime.bot._core_started, 30, what="the bot's core to start")
+        sb.wait_until(lambda: runtime.bot.core_started, 30, what="the bot's core to start")
 
         def say(text: str) -> str:
             return re.sub(r"<@\{([^}]+)\}>", lambda m: f"<@{people[m.group(1)].id}>", text)

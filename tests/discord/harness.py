@@ -77,7 +77,7 @@ class DiscordCall:
     def start_bot(self) -> None:
         self.runtime = build(self.settings, clock_name=self.clock_name, guild_ready_timeout=0.05)
         self.thread = ClientThread(self.runtime.bot, self.sb.token).start()
-        self.sb.wait_until(lambda: self.runtime.bot._core_started, what="the core to start")
+        self.sb.wait_until(lambda: self.runtime.bot.core_started, what="the core to start")
 
     def stop_bot(self) -> None:
         if self.thread is not None:

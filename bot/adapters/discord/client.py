@@ -64,13 +64,13 @@ class BreakoutBot(discord.Client):
         options.setdefault("intents", breakout_intents())
         options.setdefault("allowed_mentions", NO_MENTIONS)
         super().__init__(**options)
-        self.app = app  # type: ignore[assignment]
+        self.app: BreakoutApp = app  # type: ignore[assignment]  # None only for the command sync, where no handler runs
         self.port = port
         self.roles = roles or port.roles
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self._start_core = start_core
-        self._core_started = False
+        self.core_started = False
         self.catching_up: asyncio.Future[int] | None = None
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="breakout-core")
         port.bind(self)
@@ -85,14 +85,19 @@ class BreakoutBot(discord.Client):
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
-        if self._start_core and not self._core_started and self.app is not None:
+        if self._start_core and not self.core_started and self.app is not None:
             await self.blocking(self.app.start)  # the clock, and recovery of interrupted breakouts
-            self._core_started = True
-        if self.app is not None and self._core_started:
+            self.core_started = True
+        if self.app is not None and self.core_started:
             # READY means a new session: events from before it are not replayed, so read them back.
             self.catching_up = asyncio.ensure_future(events.catch_up(self))
 
     async def close(self) -> None:
+        """Stop the core first, while the loop still serves the port: a step that is posting when
+        the bot stops finishes instead of waiting on a loop that is gone."""
+        if self.core_started and self.app is not None:
+            self.core_started = False
+            await asyncio.get_running_loop().run_in_executor(None, self.app.shutdown)
         await super().close()
         self._workers.shutdown(wait=False, cancel_futures=True)
 

@@ -83,6 +83,8 @@ class DiscordChat:
         client = self.client
         if client is None:
             raise ChatError("The Discord bot is not connected yet.")
+        if client.is_closed():
+            raise ChatError("The Discord bot is shutting down; this will be retried when it is back.")
         loop = client.loop
         try:
             running = asyncio.get_running_loop()
@@ -147,10 +149,10 @@ class DiscordChat:
         return out
 
     def _overwrites(self, guild: discord.Guild, people: Sequence[discord.Member], *, voice: bool = False
-                    ) -> dict[discord.Role | discord.Member, discord.PermissionOverwrite]:
+                    ) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
         allowed = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
                                               connect=True if voice else None)
-        overwrites: dict[discord.Role | discord.Member, discord.PermissionOverwrite] = {
+        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
             guild.default_role: discord.PermissionOverwrite(view_channel=False, connect=False if voice else None),
             guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
                                                   embed_links=True, attach_files=True, manage_channels=True,
@@ -180,8 +182,9 @@ class DiscordChat:
             name = base if n == 1 else f"{base} ({n})"
             category = existing.get(name)
             if category is None:
-                overwrites = {guild.default_role: discord.PermissionOverwrite(view_channel=False),
-                              guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
+                overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+                    guild.default_role: discord.PermissionOverwrite(view_channel=False),
+                    guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
                 category = await guild.create_category(name, overwrites=overwrites, reason=f"breakout {request.breakout_id}")
                 self._placed[category.id] = set()
                 return category
@@ -262,8 +265,8 @@ class DiscordChat:
             if channel_id is None:
                 raise
             # Their DMs are closed: say it in the channel, addressed but not pinging.
-            channel = await self._channel(channel_id)
-            await channel.send(clip(f"<@{user_id}> {for_discord(text)}"), allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[union-attr]
+            fallback = await self._channel(channel_id)
+            await fallback.send(clip(f"<@{user_id}> {for_discord(text)}"), allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[union-attr]
 
     async def _send_file(self, user_id: int, filename: str, content: bytes, title: str) -> None:
         assert self.client is not None

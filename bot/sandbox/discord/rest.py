@@ -222,10 +222,13 @@ async def _read_body(request: web.Request) -> Any:
         form = await request.post()
         out: dict[str, Any] = {"payload_json": None, "files": []}
         for name, value in form.items():
-            if name == "payload_json":
-                out["payload_json"] = json.loads(value if isinstance(value, str) else value.file.read())
-            elif hasattr(value, "file"):
-                out["files"].append((name, value.filename, value.file.read(), value.content_type))
+            if isinstance(value, web.FileField):
+                if name == "payload_json":
+                    out["payload_json"] = json.loads(value.file.read())
+                else:
+                    out["files"].append((name, value.filename, value.file.read(), value.content_type))
+            elif name == "payload_json":
+                out["payload_json"] = json.loads(value)
             else:
                 out[name] = value
         return out

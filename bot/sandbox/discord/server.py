@@ -700,7 +700,11 @@ class DiscordSandbox:
         if loop is None or loop.is_closed():
             return
         for session in touched:
-            loop.call_soon_threadsafe(lambda s=session: asyncio.ensure_future(s.flush()))
+            loop.call_soon_threadsafe(self._flush_soon, session)
+
+    @staticmethod
+    def _flush_soon(session: GatewaySession) -> None:
+        asyncio.ensure_future(session.flush())
 
     def _dispatch_guild_event(self, event: str, data: dict[str, Any], intent: int) -> None:
         self._dispatch(event, lambda s: data if s.wants(intent) else None)
