@@ -210,3 +210,51 @@ def test_a_late_acknowledgement_is_refused_like_discord(world) -> None:
         assert not record.acknowledged
         assert isinstance(errors[0].__cause__ or errors[0], discord.NotFound)
         assert sandbox.calls("POST", "/interactions/{interaction_id}/{token}/callback")[0].status == 404
+
+
+class NoteModal(discord.ui.Modal, title="Add a note"):
+    note = discord.ui.TextInput(label="Note", custom_id="note:text")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"noted:{self.note.value}", ephemeral=True)
+
+
+class Panel(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Refresh", custom_id="panel:refresh")
+    async def refresh(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()  # type 6: acknowledge, edit later
+        await interaction.edit_original_response(content="refreshed", view=None)
+
+    @discord.ui.button(label="Note", custom_id="panel:note")
+    async def note(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.send_modal(NoteModal())  # type 9
+
+
+def test_deferred_update_modal_and_a_file_in_the_first_response(world) -> None:
+    sandbox, guild, alice, _, chat = world
+    bot = make_bot()
+
+    @bot.tree.command(name="panel", description="A panel with buttons and a file")
+    async def panel(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("panel", view=Panel(), file=discord.File(io.BytesIO(b"a,b\n"), filename="data.csv"))
+
+    with ClientThread(bot, sandbox.token) as runner:
+        runner.call(bot.tree.sync())
+        shown = alice.run_command(chat, "panel").wait(messages=1)
+        assert [(f.filename, f.data) for f in shown.files] == [("data.csv", b"a,b\n")]  # multipart callback
+        message = shown.original
+        refresh = alice.click(message, "panel:refresh")
+        sandbox.wait_until(lambda: message.content == "refreshed")
+        assert refresh.callback_type == 6 and message.components == []
+        shown = alice.run_command(chat, "panel").wait(messages=1)
+        opened = alice.click(shown.original, "panel:note").wait()
+        assert opened.callback_type == 9 and opened.modal["title"] == "Add a note"
+        submitted = alice.submit_modal(opened, {"note:text": "remember the chairs"}).wait(messages=1)
+        assert submitted.text == "noted:remember the chairs" and submitted.ephemeral
+        with pytest.raises(SandboxError, match="no fields"):
+            alice.submit_modal(opened, {"note:text": "x", "nope": "x"})
+        with pytest.raises(SandboxError, match="required"):
+            alice.submit_modal(opened, {})

@@ -202,6 +202,10 @@ class SimMember:
         """Right-click ``message`` -> Apps -> ``name``."""
         return self.sandbox._message_command(self, message, name)
 
+    def submit_modal(self, record: InteractionRecord, values: dict[str, str]) -> InteractionRecord:
+        """Fill in and submit the modal the bot answered ``record`` with (text inputs by custom_id)."""
+        return self.sandbox._modal_submit(self, record, values)
+
     # ----- what this member sees
 
     def can_see(self, channel: m.Channel) -> bool:
@@ -1261,6 +1265,37 @@ class DiscordSandbox:
         record = self._base_interaction(who, channel, MESSAGE_COMPONENT, data)
         record.payload["message"] = msg_payload
         record.target_message_id = message.id
+        return self._send_interaction(record)
+
+    def _modal_submit(self, who: SimMember, opened: InteractionRecord, values: dict[str, str]) -> InteractionRecord:
+        modal = opened.modal
+        if modal is None:
+            raise SandboxError("the bot did not answer that interaction with a modal")
+        unknown = set(values)
+
+        def fill(item: dict[str, Any]) -> dict[str, Any]:
+            if item.get("type") == 4:  # a text input: what the member typed
+                unknown.discard(item["custom_id"])
+                value = values.get(item["custom_id"], item.get("value") or "")
+                if item.get("required", True) and not value:
+                    raise SandboxError(f"the modal's field {item['custom_id']!r} is required")
+                return {k: v for k, v in {"type": 4, "id": item.get("id"), "custom_id": item["custom_id"], "value": value}.items() if v is not None}
+            out = {k: v for k, v in {"type": item.get("type"), "id": item.get("id")}.items() if v is not None}
+            if "components" in item:
+                out["components"] = [fill(c) for c in item["components"]]
+            if "component" in item:
+                out["component"] = fill(item["component"])
+            return out
+
+        components = [fill(c) for c in modal.get("components", [])]
+        if unknown:
+            raise SandboxError(f"the modal has no fields {sorted(unknown)}")
+        channel = self._channel(opened.channel_id)
+        record = self._base_interaction(who, channel, MODAL_SUBMIT, {"custom_id": modal["custom_id"], "components": components})
+        if opened.target_message_id is not None and opened.type == MESSAGE_COMPONENT:
+            with self.lock:
+                record.payload["message"] = self._message_payload(self._messages[opened.target_message_id])
+            record.target_message_id = opened.target_message_id
         return self._send_interaction(record)
 
     def _message_command(self, who: SimMember, message: m.Message, name: str) -> InteractionRecord:
