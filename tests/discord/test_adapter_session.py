@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.sandbox.discord import DiscordSandbox
+from bot.services.port import ChatError, MessageKind, Outgoing
 from bot.sandbox.discord.model import GUILD_CATEGORY, GUILD_VOICE
 from tests.conftest import PROMPTS
 from tests.core.harness import prompts_copy
@@ -340,3 +341,30 @@ def test_steering_commands_answer_privately_and_reach_every_group(call: DiscordC
     assert "has already ended" in says("breakout extend", minutes=1) or "No breakout" in says("breakout extend", minutes=1)
     help_text = fiona.run_command(chat, "breakout help").wait(messages=1).text
     assert "/breakout start" in help_text
+
+
+def test_the_port_from_a_worker_thread_and_never_from_the_loop(call: DiscordCall) -> None:
+    assert call.runtime is not None and call.thread is not None
+    port, person = call.runtime.port, call.people[0]
+    port.send_file(user_id=str(person.id), filename="summary.md", content=b"# Hi\n", title="Your summary")
+    [dm] = person.dms()
+    assert dm.content == "Your summary" and dm.attachments[0].data == b"# Hi\n"
+    port.tell(user_id=str(person.id), text="*not* bold, @everyone")
+    said = person.dms()[-1]
+    assert said.content == "\\*not\\* bold, @\u200beveryone" and said.pings["everyone"] is False
+
+    async def on_the_loop() -> None:
+        port.tell(user_id=str(person.id), text="deadlock?")
+
+    try:
+        call.thread.call(on_the_loop())
+    except RuntimeError as exc:
+        assert "event loop" in str(exc)
+    else:
+        raise AssertionError("calling the port on the bot's loop must raise, not deadlock")
+    try:
+        port.post(channel_id="1", message=Outgoing(MessageKind.BROADCAST, "x"))
+    except ChatError as exc:
+        assert "no longer exists" in str(exc) or "could not" in str(exc)
+    else:
+        raise AssertionError("posting to a channel that does not exist should be a ChatError")

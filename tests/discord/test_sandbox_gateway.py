@@ -280,3 +280,23 @@ def test_start_and_stop_are_quick() -> None:
         assert sb.rest_base.endswith("/api/v10")
     assert time.monotonic() - started < 2.0
     assert P.ADMINISTRATOR == 8
+
+
+def test_member_chunks_on_request(sandbox: DiscordSandbox) -> None:
+    asyncio.run(_member_chunks_on_request(sandbox))
+
+
+async def _member_chunks_on_request(sandbox: DiscordSandbox) -> None:
+    guild = sandbox.add_guild()
+    for name in ("alice", "albert", "bob"):
+        sandbox.add_member(guild, name)
+    client = discord.Client(intents=all_intents(), guild_ready_timeout=0.05)
+    task = await start_client(client, sandbox.token)
+    try:
+        g = client.get_guild(guild.id)
+        found = await g.query_members("al", limit=10)  # op 8 REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK
+        assert sorted(m.name for m in found) == ["albert", "alice"]
+        everyone = await g.chunk()
+        assert {m.name for m in everyone} == {"breakout-bot", "owner", "alice", "albert", "bob"}
+    finally:
+        await stop_client(client, task)

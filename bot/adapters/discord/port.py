@@ -17,8 +17,8 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Awaitable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -79,19 +79,24 @@ class DiscordChat:
 
     # ------------------------------------------------------------------ bridging
 
-    def _run(self, coro: Awaitable[T], doing: str) -> T:
+    def _run(self, coro: Coroutine[Any, Any, T], doing: str) -> T:
         client = self.client
-        if client is None:
-            raise ChatError("The Discord bot is not connected yet.")
-        if client.is_closed():
-            raise ChatError("The Discord bot is shutting down; this will be retried when it is back.")
-        loop = client.loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
-            raise RuntimeError("DiscordChat was called on the bot's event loop; call the core via bot.blocking()")
+        problem: Exception | None = None
+        if client is None:
+            problem = ChatError("The Discord bot is not connected yet.")
+        elif client.is_closed():
+            problem = ChatError("The Discord bot is shutting down; this will be retried when it is back.")
+        elif running is client.loop:
+            problem = RuntimeError("DiscordChat was called on the bot's event loop; call the core via bot.blocking()")
+        if problem is not None:
+            coro.close()
+            raise problem
+        assert client is not None
+        loop = client.loop
 
         async def guarded() -> T:
             await asyncio.wait_for(client.wait_until_ready(), self.timeout)
