@@ -142,7 +142,8 @@ def test_post_update_delete_and_limits(sb: SlackSandbox, client: WebClient) -> N
     assert error_of(lambda: client.chat_postMessage(channel=channel.id, text="")) == "no_text"
     assert client.chat_postMessage(channel=channel.id, text="x", blocks=[section] * 50)["ok"]
     # Form-encoded blocks (a JSON string) are read as well as JSON bodies.
-    assert client.api_call("chat.postMessage", data={"channel": channel.id, "blocks": '[{"type": "divider"}]'})["ok"]
+    form = {"channel": channel.id, "text": "a line", "blocks": '[{"type": "divider"}]'}
+    assert client.api_call("chat.postMessage", data=form)["ok"]
 
 
 def test_ephemeral_dm_and_file_upload(sb: SlackSandbox, client: WebClient) -> None:
