@@ -368,3 +368,21 @@ def test_the_port_from_a_worker_thread_and_never_from_the_loop(call: DiscordCall
         assert "no longer exists" in str(exc) or "could not" in str(exc)
     else:
         raise AssertionError("posting to a channel that does not exist should be a ChatError")
+
+
+def test_starting_makes_only_the_requests_it_must(sandbox: DiscordSandbox, database_url, prompts) -> None:
+    """Discord rate-limits per route; the start costs one request per thing it makes, no lookups."""
+    call = DiscordCall(sandbox, database_url, prompts, people=12)
+    try:
+        before = len(sandbox.rest_log)
+        call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=20)
+        calls = [f"{c.method} {c.route}" for c in sandbox.rest_log[before:]]
+        groups = len(call.group_channels())
+        assert groups == 4
+        assert calls.count("POST /guilds/{guild_id}/channels") == 1 + 2 * groups  # category, text + voice each
+        assert calls.count("POST /channels/{channel_id}/messages") == 2 * groups  # welcome, question 1
+        assert calls.count("PATCH /guilds/{guild_id}/members/{user_id}") == 12  # one move per person in the call
+        assert not [c for c in calls if c.startswith("GET ")]  # everything else comes from the gateway cache
+        assert len(calls) == (1 + 2 * groups) + 2 * groups + 12 + 2  # + the interaction's callback and followup
+    finally:
+        call.close()
