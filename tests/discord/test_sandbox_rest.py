@@ -248,3 +248,31 @@ async def _a_lost_reply_is_retried(sandbox: DiscordSandbox) -> None:
         assert status == 500 and [m.content for m in sandbox.messages(chat)][-1] == "raw"
     finally:
         await stop_client(client, task)
+
+
+def test_real_buckets_are_honoured_by_discord_py_without_a_single_429() -> None:
+    asyncio.run(_real_buckets())
+
+
+async def _real_buckets() -> None:
+    with DiscordSandbox(rate_limits={"POST /channels/{channel_id}/messages": (3, 0.3)}) as sb:
+        previous = sb.point_discord_py()
+        try:
+            guild = sb.add_guild()
+            chat = sb.add_text_channel(guild, "chat")
+            other = sb.add_text_channel(guild, "other")
+            client = discord.Client(intents=all_intents(), guild_ready_timeout=0.05)
+            task = await start_client(client, sb.token)
+            try:
+                started = time.monotonic()
+                await asyncio.gather(*(client.get_channel(c.id).send(f"{c.name} {i}") for i in range(7) for c in (chat, other)))
+                elapsed = time.monotonic() - started
+                assert len(sb.messages(chat)) == 7 and len(sb.messages(other)) == 7
+                assert sb.unexpected_429s == []  # discord.py waited on X-RateLimit-Remaining: 0
+                assert elapsed >= 0.5  # 7 per channel at 3 per 0.3 s: it had to wait for two resets
+            finally:
+                await stop_client(client, task)
+        finally:
+            from bot.sandbox.discord import point_discord_py_at
+
+            point_discord_py_at(*previous)

@@ -135,6 +135,16 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
                     status=429,
                     headers=headers,
                 )
+            limited = sandbox._bucket_take(request.method, route, info)
+            if limited is not None and limited[0] is False:
+                retry_after = limited[1]
+                call.status = 429
+                headers = rate_limit_headers(route, limit=limited[2], remaining=0, reset_after=retry_after)
+                headers.update({"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Scope": "user",
+                                "Via": "1.1 google"})
+                sandbox.unexpected_429s.append(f"{request.method} {route}")
+                return json_response({"message": "You are being rate limited.", "retry_after": round(retry_after, 3),
+                                      "global": False, "code": 0}, status=429, headers=headers)
             if not route.startswith(("/webhooks/", "/interactions/", "/gateway")) and not sandbox._authorised(
                 request.headers.get("Authorization", "")
             ):
@@ -150,7 +160,12 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
             except APIError as err:
                 response = json_response({"message": err.message, "code": err.code}, status=err.status)
             call.status = response.status
-            for key, value in rate_limit_headers(route).items():
+            if limited is not None:
+                _, reset_after, limit, remaining = limited
+                headers = rate_limit_headers(route, limit=limit, remaining=remaining, reset_after=reset_after)
+            else:
+                headers = rate_limit_headers(route)
+            for key, value in headers.items():
                 response.headers.setdefault(key, value)
             return response
         except Exception:

@@ -234,8 +234,16 @@ class DiscordSandbox:
         interaction_ack_seconds: float = 3.0,
         privileged_intents: Iterable[str] = ("members", "presences", "message_content"),
         host: str = "127.0.0.1",
+        rate_limits: dict[str, tuple[int, float]] | None = None,
     ) -> None:
+        """``rate_limits`` turns on real buckets: ``{"POST /channels/{channel_id}/messages": (5, 5.0)}``
+        allows 5 calls per 5 seconds per channel (per the route's major parameter), with honest
+        X-RateLimit-Remaining/Reset-After headers. A client that reads them never gets a 429; any
+        429 it does get is recorded in ``unexpected_429s``."""
         self.lock = threading.RLock()
+        self.rate_limits = dict(rate_limits or {})
+        self._buckets: dict[tuple[str, str], list[float]] = {}
+        self.unexpected_429s: list[str] = []
         self.host = host
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_ack_seconds = interaction_ack_seconds
@@ -459,6 +467,24 @@ class DiscordSandbox:
         with self.lock:
             self._faults.append(fault)
         return fault
+
+    def _bucket_take(self, method: str, route: str, info: Any) -> tuple[bool, float, int, int] | None:
+        """(allowed, reset_after, limit, remaining) for a rate-limited route, None for the others."""
+        rule = self.rate_limits.get(f"{method} {route}")
+        if rule is None:
+            return None
+        limit, per = rule
+        major = next((info.get(k) for k in ("channel_id", "guild_id", "application_id") if info.get(k)), "")
+        now = time.monotonic()
+        with self.lock:
+            window = self._buckets.setdefault((f"{method} {route}", str(major)), [now, 0])
+            if now - window[0] >= per:
+                window[0], window[1] = now, 0
+            reset_after = max(0.0, per - (now - window[0]))
+            if window[1] >= limit:
+                return (False, reset_after, limit, 0)
+            window[1] += 1
+            return (True, reset_after, limit, int(limit - window[1]))
 
     def _take_fault(self, method: str, route: str) -> Fault | None:
         with self.lock:
