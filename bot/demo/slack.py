@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def _session(sb: SlackSandbox, settings: Settings, out: Path, mode: str, echo: C
             welcome = sb.bot_messages(channel)[0]
             before = len(sb.ephemerals(person))
             person.click(channel, welcome["ts"], f"consent_{voice.level.value}").wait(10)
-            answer = sb.wait_until(lambda: _latest_text(sb, person, before), timeout=30, message="a consent answer")
+            answer = sb.wait_until(partial(_latest_text, sb, person, before), timeout=30, message="a consent answer")
             echo(f"  {voice.display_name} pressed a button: {answer.split('.')[1].strip()}.")
 
         sent: dict[tuple[str, int], str] = {}
@@ -132,8 +133,8 @@ def _session(sb: SlackSandbox, settings: Settings, out: Path, mode: str, echo: C
         out.write_text(summary_file.text, encoding="utf-8")
         return summary_file.text
     finally:
-        if bot._handler is not None:  # noqa: SLF001 - let the server end the socket, so stop() is quick
-            bot._handler.client.auto_reconnect_enabled = False  # noqa: SLF001
-            bot._handler.client.default_auto_reconnect_enabled = False  # noqa: SLF001
+        if bot._handler is not None:
+            bot._handler.client.auto_reconnect_enabled = False
+            bot._handler.client.default_auto_reconnect_enabled = False
             sb.drop_socket_connections(graceful=True)
         bot.stop(wait=False)

@@ -19,7 +19,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.builtin_interval_calculators import (
+    BackoffRetryIntervalCalculator,
+)
 
 from bot.sandbox.slack import SlackSandbox
 
@@ -85,7 +87,7 @@ def socket_app(sb: SlackSandbox) -> Iterator[Callable[[App], SocketModeHandler]]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         logging.getLogger("tests.wsgi").debug(format, *args)
 
 
@@ -162,7 +164,7 @@ class SlackCall:
         self.bot = None
         self.start_bot()
 
-    def start_bot(self):  # noqa: ANN201 - a SlackBot
+    def start_bot(self):
         import random
 
         from bot.adapters.slack.client import make_web_client
@@ -183,9 +185,9 @@ class SlackCall:
     def stop_bot(self) -> None:
         if self.bot is None:
             return
-        if self.mode == "socket" and self.bot._handler is not None:  # noqa: SLF001
-            self.bot._handler.client.auto_reconnect_enabled = False  # noqa: SLF001
-            self.bot._handler.client.default_auto_reconnect_enabled = False  # noqa: SLF001
+        if self.mode == "socket" and self.bot._handler is not None:
+            self.bot._handler.client.auto_reconnect_enabled = False
+            self.bot._handler.client.default_auto_reconnect_enabled = False
             self.sb.drop_socket_connections(graceful=True)
         self.bot.stop(wait=False)
         self.bot = None
@@ -196,10 +198,10 @@ class SlackCall:
         return sorted((c for c in self.sb.workspace.channels.values() if c.name.startswith("breakout-")),
                       key=lambda c: c.name)
 
-    def channel_of(self, user) -> object:  # noqa: ANN001
+    def channel_of(self, user) -> object:
         return next(c for c in self.group_channels() if user.id in c.members)
 
-    def posts(self, channel, *, header: str | None = None) -> list[dict]:  # noqa: ANN001
+    def posts(self, channel, *, header: str | None = None) -> list[dict]:
         out = []
         for m in self.sb.bot_messages(channel):
             head = next((b["text"]["text"] for b in m.get("blocks", []) if b["type"] == "header"), None)
@@ -207,11 +209,11 @@ class SlackCall:
                 out.append(m)
         return out
 
-    def question_ts(self, channel, number: int) -> str:  # noqa: ANN001
+    def question_ts(self, channel, number: int) -> str:
         (post,) = self.posts(channel, header=f"Question {number} of")
         return str(post["ts"])
 
-    def breakout(self, text: str, user=None, channel=None):  # noqa: ANN001, ANN201
+    def breakout(self, text: str, user=None, channel=None):
         """Type /breakout TEXT and wait for the final answer; returns what the typist read last."""
         user = user or self.fiona
         result = user.run_command(channel or self.home, "/breakout", text)
@@ -220,9 +222,9 @@ class SlackCall:
 
     INTERIM = ("Starting ", "Setting up the breakout", "Putting the summary together")
 
-    def answer(self, result, timeout: float = 10.0) -> str:  # noqa: ANN001
+    def answer(self, result, timeout: float = 10.0) -> str:
         """The typist's final private answer to a command (its ack note and progress replaced)."""
-        hook = self.sb._response_urls[result.token]  # noqa: SLF001
+        hook = self.sb._response_urls[result.token]
 
         def final() -> str | None:
             eph = next((e for e in self.sb.workspace.ephemerals if e["ts"] == hook.last_ephemeral), None)
@@ -237,7 +239,7 @@ class SlackCall:
 
 
 @pytest.fixture
-def call_factory(sb: SlackSandbox, tmp_path: Path):  # noqa: ANN201
+def call_factory(sb: SlackSandbox, tmp_path: Path):
     calls: list[SlackCall] = []
 
     def make(**kwargs: object) -> SlackCall:

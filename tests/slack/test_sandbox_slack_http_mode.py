@@ -21,13 +21,13 @@ def test_signature_is_slacks_v0_hmac() -> None:
     assert sign(secret, "1531420618", body) == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 
 
-def test_command_over_http_verified_by_bolt(sb: SlackSandbox, new_app, http_app) -> None:  # noqa: ANN001
+def test_command_over_http_verified_by_bolt(sb: SlackSandbox, new_app, http_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
 
     @app.command("/breakout")
-    def breakout(ack, command, respond) -> None:  # noqa: ANN001
+    def breakout(ack, command, respond) -> None:
         ack(text=f"ok: {command['text']}")
         respond(text="all groups ready", response_type="in_channel")
 
@@ -40,19 +40,19 @@ def test_command_over_http_verified_by_bolt(sb: SlackSandbox, new_app, http_app)
     assert [e["text"] for e in ada.ephemerals()] == ["ok: start kindness"]
 
 
-def test_bad_signature_and_stale_timestamp_are_refused(sb: SlackSandbox, new_app, http_app) -> None:  # noqa: ANN001
+def test_bad_signature_and_stale_timestamp_are_refused(sb: SlackSandbox, new_app, http_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
     ran: list[str] = []
 
     @app.command("/breakout")
-    def breakout(ack, command) -> None:  # noqa: ANN001
+    def breakout(ack, command) -> None:
         ran.append(command["text"])
         ack()
 
     @app.event("message")
-    def on_message(event) -> None:  # noqa: ANN001
+    def on_message(event) -> None:
         ran.append(event["text"])
 
     http_app(app)
@@ -70,14 +70,14 @@ def test_bad_signature_and_stale_timestamp_are_refused(sb: SlackSandbox, new_app
     assert ran == ["status"]
 
 
-def test_event_retried_with_retry_headers_after_an_error(sb: SlackSandbox, new_app, http_app) -> None:  # noqa: ANN001
+def test_event_retried_with_retry_headers_after_an_error(sb: SlackSandbox, new_app, http_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app(process_before_response=True, raise_error_for_unhandled_request=False)
     seen: list[tuple[str | None, str | None]] = []
 
     @app.event("message")
-    def flaky(event, request) -> None:  # noqa: ANN001
+    def flaky(event, request) -> None:
         seen.append((request.headers.get("x-slack-retry-num", [None])[0],
                      request.headers.get("x-slack-retry-reason", [None])[0]))
         if len(seen) == 1:
@@ -97,14 +97,14 @@ def test_event_retried_with_retry_headers_after_an_error(sb: SlackSandbox, new_a
     assert seen == [(None, None), ("1", "http_error"), ("2", "http_timeout")]
 
 
-def test_block_actions_and_url_verification_over_http(sb: SlackSandbox, new_app, http_app) -> None:  # noqa: ANN001
+def test_block_actions_and_url_verification_over_http(sb: SlackSandbox, new_app, http_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
     values: list[str] = []
 
     @app.action("consent")
-    def consent(ack, body, respond) -> None:  # noqa: ANN001
+    def consent(ack, body, respond) -> None:
         ack()
         values.append(body["actions"][0]["value"])
         respond(text="Thanks, you chose anonymous.", replace_original=False)

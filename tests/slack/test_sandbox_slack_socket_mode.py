@@ -12,14 +12,14 @@ from slack_bolt import App
 from bot.sandbox.slack import SlackSandbox
 
 
-def test_command_ack_payload_and_response_url(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_command_ack_payload_and_response_url(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
     seen: list[dict] = []
 
     @app.command("/breakout")
-    def breakout(ack, command, respond) -> None:  # noqa: ANN001
+    def breakout(ack, command, respond) -> None:
         seen.append(command)
         ack(f"Starting *{command['text']}*…")
         respond(text="channels 3/3", response_type="ephemeral")
@@ -40,14 +40,14 @@ def test_command_ack_payload_and_response_url(sb: SlackSandbox, new_app, socket_
     assert ack_frame["payload"] == {"text": "Starting *start kindness groups=3*…"}
 
 
-def test_message_events_and_own_messages_ignored(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_message_events_and_own_messages_ignored(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("breakout-kindness-1", [ada])
     app: App = new_app()
     events: list[dict] = []
 
     @app.event("message")
-    def on_message(event, say) -> None:  # noqa: ANN001
+    def on_message(event, say) -> None:
         events.append(event)
         if event.get("text") == "hello bot" and not event.get("subtype"):
             say(text="hello human", thread_ts=event["ts"])
@@ -82,7 +82,7 @@ def test_message_events_and_own_messages_ignored(sb: SlackSandbox, new_app, sock
     assert sb.bot_messages(channel)[0]["thread_ts"] == ts
 
 
-def test_unacked_event_is_redelivered_with_retry_attempt(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_unacked_event_is_redelivered_with_retry_attempt(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     # process_before_response: bolt acks only when the listener returns, so a slow first try times out.
@@ -90,7 +90,7 @@ def test_unacked_event_is_redelivered_with_retry_attempt(sb: SlackSandbox, new_a
     attempts: list[tuple[str | None, str | None]] = []
 
     @app.event("message")
-    def slow_first_time(event, context, request) -> None:  # noqa: ANN001
+    def slow_first_time(event, context, request) -> None:
         attempts.append((request.headers.get("x-slack-retry-num", [None])[0], event["ts"]))
         if len(attempts) == 1:
             time.sleep(sb.ack_timeout + 0.3)
@@ -105,7 +105,7 @@ def test_unacked_event_is_redelivered_with_retry_attempt(sb: SlackSandbox, new_a
     assert attempts == [("0", ts), ("1", ts)]
 
 
-def test_gives_up_after_max_retries_and_command_times_out(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_gives_up_after_max_retries_and_command_times_out(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     sb.max_retries = 1
@@ -113,12 +113,12 @@ def test_gives_up_after_max_retries_and_command_times_out(sb: SlackSandbox, new_
     calls: list[str] = []
 
     @app.event("message")
-    def never_in_time(event) -> None:  # noqa: ANN001
+    def never_in_time(event) -> None:
         calls.append(event["ts"])
         time.sleep(2 * sb.ack_timeout + 0.2)  # even the retry's window closes before this acks
 
     @app.command("/breakout")
-    def too_slow(ack) -> None:  # noqa: ANN001
+    def too_slow(ack) -> None:
         time.sleep(sb.ack_timeout + 0.2)
         ack("too late")
 
@@ -135,7 +135,7 @@ def test_gives_up_after_max_retries_and_command_times_out(sb: SlackSandbox, new_
     assert ada.ephemerals()[-1]["text"] == '/breakout failed with the error "operation_timeout"'
 
 
-def test_dropped_connection_reconnects_and_keeps_delivering(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_dropped_connection_reconnects_and_keeps_delivering(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
@@ -163,14 +163,14 @@ def test_dropped_connection_reconnects_and_keeps_delivering(sb: SlackSandbox, ne
     assert texts == ["before", "during the outage", "after refresh"]
 
 
-def test_click_a_button_and_replace_original(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_click_a_button_and_replace_original(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("breakout-kindness-1", [ada])
     app: App = new_app()
     clicks: list[dict] = []
 
     @app.action("consent_choice")
-    def on_click(ack, body, respond) -> None:  # noqa: ANN001
+    def on_click(ack, body, respond) -> None:
         ack()
         clicks.append(body)
         respond(replace_original=True, text=f"You chose {body['actions'][0]['value']}")
@@ -201,7 +201,7 @@ def test_click_a_button_and_replace_original(sb: SlackSandbox, new_app, socket_a
     assert sb.messages(channel)[0]["text"] == "You chose full"
 
 
-def test_payload_shapes_match_real_slack(sb: SlackSandbox, slack_fixtures: Path, new_app, socket_app) -> None:  # noqa: ANN001
+def test_payload_shapes_match_real_slack(sb: SlackSandbox, slack_fixtures: Path, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
@@ -261,7 +261,7 @@ def test_payload_shapes_match_real_slack(sb: SlackSandbox, slack_fixtures: Path,
     assert hello_keys == {"type", "num_connections", "debug_info", "connection_info"}
 
 
-def test_many_commands_in_parallel(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_many_commands_in_parallel(sb: SlackSandbox, new_app, socket_app) -> None:
     people = [sb.add_user(f"Person {i}") for i in range(8)]
     channel = sb.add_channel("general", people)
     app: App = new_app()

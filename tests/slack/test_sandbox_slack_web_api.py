@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from bot.sandbox.slack import SlackSandbox
 
 
-def error_of(call) -> str:  # noqa: ANN001
+def error_of(call) -> str:
     with pytest.raises(SlackApiError) as raised:
         call()
     return str(raised.value.response["error"])

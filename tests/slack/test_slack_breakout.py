@@ -10,7 +10,7 @@ MODES = ["socket", "http"]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_whole_session(call_factory, mode: str) -> None:  # noqa: ANN001
+def test_whole_session(call_factory, mode: str) -> None:
     call = call_factory(mode=mode)
     sb = call.sb
     started = call.breakout("start kindness-in-education groups=3")
@@ -31,7 +31,7 @@ def test_whole_session(call_factory, mode: str) -> None:  # noqa: ANN001
         assert question["blocks"][0]["text"]["text"] == "Question 1 of 2"
 
 
-def consent(call, user, value: str) -> None:  # noqa: ANN001
+def consent(call, user, value: str) -> None:
     channel = call.channel_of(user)
     welcome = call.posts(channel)[0]
     delivery = user.click(channel, welcome["ts"], f"consent_{value}")
@@ -41,11 +41,11 @@ def consent(call, user, value: str) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_whole_session_to_summary(call_factory, mode: str) -> None:  # noqa: ANN001
+def test_whole_session_to_summary(call_factory, mode: str) -> None:
     call = call_factory(mode=mode)
     sb = call.sb
     call.answer(call.breakout("start kindness-in-education groups=3"))
-    matthew, felize, saskia, paul, bob, dana, devi, priya, sam = call.people
+    matthew, _felize, _saskia, paul, bob, _dana, devi, priya, sam = call.people
     consent(call, matthew, "first_name")
     consent(call, bob, "full_name")
     consent(call, sam, "not_quoted")
@@ -100,13 +100,13 @@ def test_whole_session_to_summary(call_factory, mode: str) -> None:  # noqa: ANN
     assert all(r.response_type == "ephemeral" for r in pulled.responses)  # privately, to Olu alone
 
 
-def quotes_of(call) -> list[str]:  # noqa: ANN001
+def quotes_of(call) -> list[str]:
     summary = call.bot.core.summaries.build(1)
     return [q.text for section in summary.questions for q in section.quotes]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_retried_event_is_stored_once(call_factory, mode: str) -> None:  # noqa: ANN001
+def test_retried_event_is_stored_once(call_factory, mode: str) -> None:
     call = call_factory(mode=mode)
     call.answer(call.breakout("start kindness-in-education groups=3"))
     matthew = call.people[0]
@@ -119,7 +119,7 @@ def test_retried_event_is_stored_once(call_factory, mode: str) -> None:  # noqa:
     assert quotes_of(call) == ["Said once, delivered twice."]
 
 
-def test_event_acknowledged_only_after_the_quote_is_committed(call_factory) -> None:  # noqa: ANN001
+def test_event_acknowledged_only_after_the_quote_is_committed(call_factory) -> None:
     call = call_factory(mode="http")
     call.answer(call.breakout("start kindness-in-education groups=3"))
     matthew = call.people[0]
@@ -137,7 +137,7 @@ def test_event_acknowledged_only_after_the_quote_is_committed(call_factory) -> N
     assert quotes_of(call) == ["Stored only when it can be."]
 
 
-def test_forged_and_stale_requests_change_nothing(call_factory) -> None:  # noqa: ANN001
+def test_forged_and_stale_requests_change_nothing(call_factory) -> None:
     call = call_factory(mode="http")
     forged = call.fiona.run_command(call.home, "/breakout", "start kindness-in-education groups=3",
                                     tamper="bad_signature")
@@ -159,7 +159,7 @@ def test_forged_and_stale_requests_change_nothing(call_factory) -> None:  # noqa
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_rate_limit_storm_during_fanout(call_factory, mode: str) -> None:  # noqa: ANN001
+def test_rate_limit_storm_during_fanout(call_factory, mode: str) -> None:
     call = call_factory(mode=mode, people=12)
     call.sb.faults.rate_limit_storm("chat.postMessage", every=3, retry_after=0)
     started = call.answer(call.breakout("start kindness-in-education size=3"), timeout=30)
@@ -172,7 +172,7 @@ def test_rate_limit_storm_during_fanout(call_factory, mode: str) -> None:  # noq
         assert heads == ["Kindness in Education", "Question 1 of 2", "Question 2 of 2"], (c.name, heads)
 
 
-def test_one_failing_group_does_not_stop_the_others(call_factory) -> None:  # noqa: ANN001
+def test_one_failing_group_does_not_stop_the_others(call_factory) -> None:
     call = call_factory()
     # A private channel the bot is not in already holds group 2's name: Slack says name_taken.
     call.sb.add_channel("breakout-kindness-in-education-2", [call.olu], is_private=True, bot_member=False)
@@ -185,7 +185,7 @@ def test_one_failing_group_does_not_stop_the_others(call_factory) -> None:  # no
     assert "group 2" in status and "problem" in status, status
 
 
-def test_existing_channels_are_reused_and_unarchived(call_factory) -> None:  # noqa: ANN001
+def test_existing_channels_are_reused_and_unarchived(call_factory) -> None:
     call = call_factory()
     old = call.sb.add_channel("breakout-kindness-in-education-1", [call.people[0]], bot_member=False)
     call.sb.archive(old)
@@ -196,7 +196,7 @@ def test_existing_channels_are_reused_and_unarchived(call_factory) -> None:  # n
     assert len(call.sb.calls("conversations.create")) == 1
 
 
-def test_non_facilitator_is_refused_kindly(call_factory) -> None:  # noqa: ANN001
+def test_non_facilitator_is_refused_kindly(call_factory) -> None:
     call = call_factory()
     matthew = call.people[0]
     for text in ("start kindness-in-education groups=3", "stop", "broadcast hello"):
@@ -206,7 +206,7 @@ def test_non_facilitator_is_refused_kindly(call_factory) -> None:  # noqa: ANN00
     assert all(not m.get("bot_id") for m in call.sb.messages(call.home))
 
 
-def test_bad_commands_get_usage_and_plans(call_factory) -> None:  # noqa: ANN001
+def test_bad_commands_get_usage_and_plans(call_factory) -> None:
     call = call_factory()
     unknown = call.fiona.run_command(call.home, "/breakout", "frobnicate")
     assert "'frobnicate' is not a /breakout subcommand" in unknown.ack_text
@@ -225,7 +225,7 @@ def test_bad_commands_get_usage_and_plans(call_factory) -> None:  # noqa: ANN001
     assert call.sb.bot_messages(call.home) == []
 
 
-def heads(call, channel) -> list[str]:  # noqa: ANN001
+def heads(call, channel) -> list[str]:
     out = []
     for m in call.sb.bot_messages(channel):
         head = next((b["text"]["text"] for b in m.get("blocks", []) if b["type"] == "header"), None)
@@ -234,7 +234,7 @@ def heads(call, channel) -> list[str]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_timeline_runs_itself_and_survives_a_restart(call_factory, mode: str) -> None:  # noqa: ANN001
+def test_timeline_runs_itself_and_survives_a_restart(call_factory, mode: str) -> None:
     # 10-minute questions at time scale 0.002: 1.2 s each, the 2-minute warning 0.96 s in.
     call = call_factory(mode=mode, time_scale=0.002)
     call.answer(call.breakout("start kindness-in-education groups=3"))

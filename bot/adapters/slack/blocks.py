@@ -14,7 +14,15 @@ from bot.domain.consent import Level
 from bot.domain.summary import QuoteLine, Summary
 from bot.services.port import ConsentOption, Outgoing
 
-from .mrkdwn import MAX_BUTTON, MAX_FALLBACK, MAX_HEADER, batches, escape, sections, truncate
+from .mrkdwn import (
+    MAX_BUTTON,
+    MAX_FALLBACK,
+    MAX_HEADER,
+    batches,
+    escape,
+    sections,
+    truncate,
+)
 
 Block = dict[str, Any]
 CONSENT_ACTION_PREFIX = "consent_"

@@ -132,9 +132,8 @@ class Roles:
                 return True
             if entry.lower() in ("admins", "@admins") and self.is_admin(user_id):
                 return True
-            if entry.startswith("@") or entry.startswith("S"):
-                if user_id in self._group_members(entry):
-                    return True
+            if entry.startswith(("@", "S")) and user_id in self._group_members(entry):
+                return True
         return False
 
     def _group_members(self, entry: str) -> set[str]:

@@ -15,7 +15,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.port import ChatError, ConsentOption, Delivery, GroupChannelRequest, Outgoing
+from bot.services.port import (
+    ChatError,
+    ConsentOption,
+    Delivery,
+    GroupChannelRequest,
+    Outgoing,
+)
 
 from . import blocks as bk
 from .people import Directory

@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Self
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
@@ -38,7 +38,7 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _LoggingHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
 
 
@@ -95,7 +95,7 @@ class SlackBot:
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "") else self.http_host
         return f"http://{host}:{self._server.server_port}{EVENTS_PATH}"
 
-    def start(self) -> "SlackBot":
+    def start(self) -> Self:
         self.core.start()
         self._started = True
         if self.mode == "socket":
@@ -131,7 +131,7 @@ class SlackBot:
             self.core.shutdown()
             self._started = False
 
-    def __enter__(self) -> "SlackBot":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -25,7 +25,7 @@ def workspace_of(team_id: str | None) -> str:
 
 def time_of(ts: str) -> dt.datetime:
     """A Slack message timestamp ("1610241741.000200") as an aware datetime."""
-    return dt.datetime.fromtimestamp(float(ts), tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(float(ts), tz=dt.UTC)
 
 
 @dataclass

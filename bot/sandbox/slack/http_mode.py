@@ -43,7 +43,7 @@ def encode(d: Delivery) -> tuple[bytes, str]:
 
 
 class HttpGateway:
-    def __init__(self, sb: "SlackSandbox") -> None:
+    def __init__(self, sb: SlackSandbox) -> None:
         self.sb = sb
         self._session: aiohttp.ClientSession | None = None
 
@@ -84,7 +84,7 @@ class HttpGateway:
                 data = await resp.read()
                 outcome = "acked" if 200 <= resp.status < 300 else "http_error"
                 return resp.status, dict(resp.headers), data, outcome
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None, {}, b"", "http_timeout"
         except aiohttp.ClientConnectionError:
             return None, {}, b"", "connection_failed"

@@ -19,8 +19,9 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -71,7 +72,7 @@ class _ResponseUrl:
 class CommandResult:
     """What a person saw after typing a slash command: the ack, then any response_url posts."""
 
-    def __init__(self, sb: "SlackSandbox", delivery: Delivery, token: str, user: User, channel: Channel) -> None:
+    def __init__(self, sb: SlackSandbox, delivery: Delivery, token: str, user: User, channel: Channel) -> None:
         self.sb, self.delivery, self.token, self.user, self.channel = sb, delivery, token, user, channel
 
     @property
@@ -110,7 +111,7 @@ class CommandResult:
 class SimUser:
     """A simulated person: types commands, posts, replies, edits, deletes, clicks."""
 
-    def __init__(self, sb: "SlackSandbox", user: User) -> None:
+    def __init__(self, sb: SlackSandbox, user: User) -> None:
         self.sb = sb
         self.user = user
 
@@ -203,7 +204,7 @@ class SlackSandbox:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "SlackSandbox":
+    def start(self) -> Self:
         started = threading.Event()
         failure: list[BaseException] = []
 
@@ -240,7 +241,7 @@ class SlackSandbox:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001 - the only way to learn the bound port
+        server = site._server
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     def stop(self) -> None:
@@ -264,7 +265,7 @@ class SlackSandbox:
                 self._thread.join(10)
             self._loop = None
 
-    def __enter__(self) -> "SlackSandbox":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

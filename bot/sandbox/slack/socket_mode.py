@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class SocketModeGateway:
-    def __init__(self, sb: "SlackSandbox") -> None:
+    def __init__(self, sb: SlackSandbox) -> None:
         self.sb = sb
         self._tickets: set[str] = set()
         self.connections: list[web.WebSocketResponse] = []
@@ -102,7 +102,7 @@ class SocketModeGateway:
             if graceful:
                 await ws.close(code=1001, message=b"going away")
             else:
-                transport = ws._req.transport if ws._req is not None else None  # noqa: SLF001
+                transport = ws._req.transport if ws._req is not None else None
                 if transport is not None:
                     transport.abort()
             dropped += 1
@@ -149,7 +149,7 @@ class SocketModeGateway:
                     d.done.set()
                     self.sb._on_ack(d)
                     return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self._waiting_acks.pop(d.envelope_id, None)
@@ -172,7 +172,7 @@ class SocketModeGateway:
         # Wait (within the ack window) for the app to be connected: Slack holds envelopes briefly.
         try:
             await asyncio.wait_for(self._event().wait(), timeout=self.sb.connect_wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         ws = self.connections[-1] if self.connections else None
         if ws is None:

@@ -12,8 +12,9 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -52,13 +53,13 @@ class ApiCall:
 
 @dataclass
 class CallContext:
-    sb: "SlackSandbox"
+    sb: SlackSandbox
     caller: User
     request: web.Request
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def ws(self):  # noqa: ANN201 - the Workspace
+    def ws(self):
         return self.sb.workspace
 
 
@@ -76,7 +77,12 @@ async def read_args(request: web.Request) -> dict[str, Any]:
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             for k, v in form.items():
-                args[k] = v if isinstance(v, str) else v.file.read()
+                if isinstance(v, str):
+                    args[k] = v
+                elif isinstance(v, (bytes, bytearray)):
+                    args[k] = bytes(v)
+                else:
+                    args[k] = v.file.read()
         else:
             raw = await request.read()
             if raw:
@@ -388,7 +394,7 @@ def conversations_invite(ctx: CallContext, args: dict[str, Any]) -> dict[str, An
         elif uid not in valid:
             valid.append(uid)
     if errors and not force:
-        raise SlackError(errors[0]["error"], errors=errors)
+        raise SlackError(str(errors[0]["error"]), errors=errors)
     for uid in valid:
         joined = ctx.ws.join(channel, uid, inviter=ctx.caller.id)
         if joined is not None:

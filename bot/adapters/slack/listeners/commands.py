@@ -18,7 +18,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.commands import BREAKOUT_USAGE, SUMMARY_USAGE, parse_breakout, parse_summary
+from bot.services.commands import (
+    BREAKOUT_USAGE,
+    SUMMARY_USAGE,
+    parse_breakout,
+    parse_summary,
+)
 from bot.services.errors import BreakoutError, NotFound
 from bot.services.port import ChatError
 
@@ -188,4 +193,4 @@ def _summary_file(s: SlackServices, delivery: Any, fmt: str) -> tuple[str, bytes
     return delivery.filename, delivery.markdown.encode("utf-8"), note
 
 
-__all__ = ["register", "SUMMARY_USAGE"]
+__all__ = ["SUMMARY_USAGE", "register"]
