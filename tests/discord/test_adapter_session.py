@@ -390,16 +390,17 @@ def test_starting_makes_only_the_requests_it_must(sandbox: DiscordSandbox, datab
 
 def test_under_real_rate_limits_the_start_gets_no_429(database_url, prompts) -> None:
     """Discord-like buckets (shrunk in time): the bot, through discord.py, never trips one."""
-    limits = {"POST /channels/{channel_id}/messages": (5, 0.5), "POST /guilds/{guild_id}/channels": (4, 0.5),
-              "PATCH /guilds/{guild_id}/members/{user_id}": (5, 0.5)}
+    limits = {"POST /channels/{channel_id}/messages": (5, 0.5), "POST /guilds/{guild_id}/channels": (50, 0.3),
+              "PATCH /guilds/{guild_id}/members/{user_id}": (5, 0.3)}
     with DiscordSandbox(rate_limits=limits) as sb:
         previous = sb.point_discord_py()
-        call = DiscordCall(sb, database_url, prompts, people=12)
+        call = DiscordCall(sb, database_url, prompts, people=18)
         try:
             reply = call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=30)
-            assert "all 4 groups done" in reply.text
+            assert "all 6 groups done" in reply.text
+            assert len(sb.calls("PATCH", "/guilds/{guild_id}/members/{user_id}")) == 18  # every move once, no retries
             broadcast = call.fiona.run_command(call.chat, "breakout broadcast", text="Halfway").wait(messages=1, timeout=30)
-            assert "Sent to 4 of 4 groups" in broadcast.text
+            assert "Sent to 6 of 6 groups" in broadcast.text
             assert sb.unexpected_429s == []
             assert all(sum("Halfway" in p for p in call.bot_posts(g)) == 1 for g in call.group_channels())
         finally:

@@ -62,6 +62,7 @@ class DiscordChat:
         self.client: BreakoutBot | None = None
         self._main_voice: dict[str, int] = {}  # home text channel id -> the call's voice channel
         self._breakout_locks: dict[int, asyncio.Lock] = {}
+        self._move_locks: dict[int, asyncio.Lock] = {}
         self._deleted: set[int] = set()
         self._placed: dict[int, set[int]] = {}  # category -> channels we made there (the cache lags)
         self._guard = threading.Lock()
@@ -114,6 +115,17 @@ class DiscordChat:
     def _lock(self, breakout_id: int) -> asyncio.Lock:
         with self._guard:
             return self._breakout_locks.setdefault(breakout_id, asyncio.Lock())
+
+    def _moves(self, guild_id: int) -> asyncio.Lock:
+        """Moves share one rate-limit bucket per server, so sending them one at a time costs no
+        throughput, and keeps discord.py from over-sending the bucket (its 429 retries bypass its
+        own token count, so parallel senders trip the limit in every window)."""
+        with self._guard:
+            return self._move_locks.setdefault(guild_id, asyncio.Lock())
+
+    async def _move(self, member: discord.Member, channel: discord.VoiceChannel, reason: str) -> None:
+        async with self._moves(member.guild.id):
+            await member.move_to(channel, reason=reason)
 
     # ------------------------------------------------------------------ the port
 
@@ -235,7 +247,7 @@ class DiscordChat:
             if str(person.id) not in members or person.voice is None or person.voice.channel is None:
                 continue
             if call_id is None or person.voice.channel.id == call_id:
-                await person.move_to(room, reason=f"breakout {request.breakout_id} starts")
+                await self._move(person, room, f"breakout {request.breakout_id} starts")
 
     async def _post(self, channel_id: int, message: Outgoing) -> Delivery:
         channel = await self._channel(channel_id)
@@ -293,7 +305,7 @@ class DiscordChat:
         if room is not None:
             if isinstance(call, discord.VoiceChannel):
                 for member in list(room.members):
-                    await member.move_to(call, reason=f"breakout {request.breakout_id} ended")
+                    await self._move(member, call, f"breakout {request.breakout_id} ended")
             await room.delete(reason=f"breakout {request.breakout_id} ended")
             self._deleted.add(room.id)
         if archive:
