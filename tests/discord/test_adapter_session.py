@@ -408,3 +408,28 @@ def test_under_real_rate_limits_the_start_gets_no_429(database_url, prompts) -> 
             from bot.sandbox.discord import point_discord_py_at
 
             point_discord_py_at(*previous)
+
+
+def test_after_a_restart_people_still_go_back_to_the_main_call(call: DiscordCall) -> None:
+    sb = call.sb
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    assert all(sb.voice_channel_of(p).name.startswith("Group ") for p in call.people)
+    call.restart()  # the bot forgets which voice channel the call was in...
+    stop = call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    assert "Stopped" in stop.text
+    call.wait_for(lambda: not call.group_channels(), what="the channels to go")
+    # ...but wrote it in each group channel's topic, so everyone is back where they started.
+    assert all(sb.voice_channel_of(p).id == call.call.id for p in call.people)
+
+
+def test_people_in_other_voice_channels_are_left_alone(sandbox: DiscordSandbox, database_url, prompts) -> None:
+    call = DiscordCall(sandbox, database_url, prompts, in_voice=False)
+    try:
+        elsewhere = sandbox.add_voice_channel(call.guild, "Another meeting")
+        call.people[0].join_voice(elsewhere)
+        reply = call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+        assert "the members of #call-chat" in reply.text  # Fiona is not in voice: the text channel decides
+        assert sandbox.voice_channel_of(call.people[0]).id == elsewhere.id
+        call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    finally:
+        call.close()

@@ -68,7 +68,7 @@ class Pool:
     people: tuple[PersonInfo, ...]
     facilitators: tuple[PersonInfo, ...]
     source: str
-    voice_channel_id: int | None = None
+    voice_channel_id: int | None = None  # the facilitator's call: people are moved from it and back
 
 
 def participant_pool(invoker: discord.Member, channel: discord.abc.GuildChannel | None, roles: Roles, *,
@@ -79,7 +79,6 @@ def participant_pool(invoker: discord.Member, channel: discord.abc.GuildChannel 
     members: Sequence[discord.Member]
     if role is not None:
         members, source = role.members, f"the members of the role {role.name}"
-        voice = None
     elif voice is not None:
         members, source = voice.members, f"the people in the voice channel {voice.name}"
     elif isinstance(channel, discord.TextChannel):

@@ -216,13 +216,13 @@ class DiscordChat:
             raise ChatError("Breakouts run in a server's text channel, not in a direct message.")
         people = await self._members(guild, [*request.members, *request.facilitators])
         overwrites = self._overwrites(guild, people)
-        call_id = self._main_voice.get(request.home_channel)
-        topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
         room_name = f"Group {request.number}"
         async with self._lock(request.breakout_id):  # one breakout's channels are placed one at a time
             categories = self._breakout_categories(guild, request)
             text = next((c for cat in categories for c in cat.text_channels if c.name == request.name and c.id not in self._deleted), None)
             room = next((c for cat in categories for c in cat.voice_channels if c.name == room_name and c.id not in self._deleted), None)
+            call_id = self._call_of(request, text)
+            topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
             needed = (text is None) + (request.voice_rooms and room is None)
             category = text.category if text is not None and text.category is not None else await self._category(guild, request, needed)
             if text is None:
@@ -239,14 +239,25 @@ class DiscordChat:
             await self._move_in(request, people, room, call_id)
         return str(text.id)
 
+    def _call_of(self, request: GroupChannelRequest, text: discord.TextChannel | None) -> int | None:
+        """The main call's voice channel: remembered at /breakout start, or (after a restart) read
+        back from the group channel's topic, where it was written for that reason."""
+        call_id = self._main_voice.get(request.home_channel)
+        if call_id is None and text is not None and text.topic and (found := CALL_MARKER.search(text.topic)):
+            call_id = int(found.group(1))
+        return call_id
+
     async def _move_in(self, request: GroupChannelRequest, people: Sequence[discord.Member], room: discord.VoiceChannel,
                        call_id: int | None) -> None:
-        """The group's people who are in the main call go to their room (facilitators stay)."""
+        """The group's people who are in the main call go to their room (facilitators stay; people
+        in other voice channels are left alone)."""
+        if call_id is None:
+            return
         members = set(request.members)
         for person in people:
             if str(person.id) not in members or person.voice is None or person.voice.channel is None:
                 continue
-            if call_id is None or person.voice.channel.id == call_id:
+            if person.voice.channel.id == call_id:
                 await self._move(person, room, f"breakout {request.breakout_id} starts")
 
     async def _post(self, channel_id: int, message: Outgoing) -> Delivery:
@@ -296,9 +307,7 @@ class DiscordChat:
         if not isinstance(text, discord.TextChannel) or text.id in self._deleted:
             return  # already gone
         guild, category = text.guild, text.category
-        call_id = self._main_voice.get(request.home_channel)
-        if call_id is None and text.topic and (found := CALL_MARKER.search(text.topic)):
-            call_id = int(found.group(1))
+        call_id = self._call_of(request, text)
         call = guild.get_channel(call_id) if call_id else None
         room = next((c for cat in self._breakout_categories(guild, request) for c in cat.voice_channels
                      if c.name == f"Group {request.number}" and c.id not in self._deleted), None)
