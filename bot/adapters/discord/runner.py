@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.config import Settings
@@ -59,9 +60,14 @@ async def serve(runtime: DiscordRuntime) -> None:
 
 
 def run_discord(settings: Settings) -> int:
+    _token(settings)  # before anything is built: no database appears for a bot that cannot log in
     runtime = build(settings)
     try:
         asyncio.run(serve(runtime))
+    except (aiohttp.ClientError, OSError) as exc:
+        print(f"Could not reach Discord at {settings.discord_api_url} ({exc.__class__.__name__}: {exc}). "
+              "Check the network, or DISCORD_API_URL.")
+        return 2
     except discord.PrivilegedIntentsRequired:
         print("Discord refused the connection: enable the Server Members and Message Content intents for the bot "
               "in the Developer Portal (deploy/discord.md).")
@@ -90,7 +96,15 @@ async def sync_commands_async(settings: Settings, *, guild_id: str | int | None 
 
 
 def sync_commands(settings: Settings, *, guild_id: str | int | None = None) -> int:
-    synced = asyncio.run(sync_commands_async(settings, guild_id=guild_id))
+    _token(settings)
+    try:
+        synced = asyncio.run(sync_commands_async(settings, guild_id=guild_id))
+    except discord.LoginFailure:
+        print("Discord did not accept DISCORD_TOKEN; copy the bot token again from the Developer Portal.")
+        return 2
+    except (aiohttp.ClientError, OSError) as exc:
+        print(f"Could not reach Discord at {settings.discord_api_url} ({exc.__class__.__name__}: {exc}).")
+        return 2
     where = f"server {guild_id or settings.discord_guild_id}" if (guild_id or settings.discord_guild_id) else "all servers (global)"
     print(f"Registered {len(synced)} commands on {where}: {', '.join('/' + c.name for c in synced)}")
     return 0
