@@ -433,3 +433,21 @@ def test_people_in_other_voice_channels_are_left_alone(sandbox: DiscordSandbox, 
         call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
     finally:
         call.close()
+
+
+def test_a_reply_to_an_earlier_question_counts_for_that_question(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker = call.members_of(group)[0]
+    question_1 = next(m for m in call.sb.bot_messages(group) if "What went well?" in m.content)
+    assert "Moved to question 2" in call.fiona.run_command(call.chat, "breakout next").wait(messages=1).text
+    speaker.say(group, "An answer to the second question")
+    speaker.say(group, "A late thought on the first one", reply_to=question_1)
+    call.wait_for(lambda: speaker.dms(), what="capture")
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    text = call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text
+    sections = text.split("### ")
+    q1 = next(s for s in sections if s.startswith("1. What went well?"))
+    q2 = next(s for s in sections if s.startswith("2. What would you change?"))
+    assert "A late thought on the first one" in q1 and "A late thought" not in q2
+    assert "An answer to the second question" in q2

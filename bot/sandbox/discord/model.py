@@ -280,6 +280,7 @@ class Message:
     interaction_id: int | None = None
     interaction_metadata: dict[str, Any] | None = None
     ephemeral_for: int | None = None
+    reference: Message | None = None  # the message this one replies to
     deleted: bool = False
     edits: list[str] = field(default_factory=list)
 
@@ -349,6 +350,12 @@ class Message:
             data["application_id"] = str(self.application_id)
         if self.interaction_metadata is not None:
             data["interaction_metadata"] = self.interaction_metadata
+        if self.reference is not None:
+            ref = self.reference
+            data["message_reference"] = {"type": 0, "message_id": str(ref.id), "channel_id": str(ref.channel_id)}
+            if ref.guild_id is not None:
+                data["message_reference"]["guild_id"] = str(ref.guild_id)
+            data["referenced_message"] = None if ref.deleted else ref.payload(with_content=with_content, users=users)
         return data
 
 

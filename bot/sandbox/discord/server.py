@@ -154,13 +154,16 @@ class SimMember:
 
     # ----- messages
 
-    def say(self, channel: m.Channel, content: str, *, files: Iterable[tuple[str, bytes]] = ()) -> m.Message:
-        """Post a message, as this member would in the Discord client."""
+    def say(self, channel: m.Channel, content: str, *, files: Iterable[tuple[str, bytes]] = (),
+            reply_to: m.Message | None = None) -> m.Message:
+        """Post a message, as this member would in the Discord client (``reply_to``: as a reply)."""
         needed = m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | (m.P.ATTACH_FILES if files else 0)
         if channel.type != m.DM and not self.sandbox.can(self, channel, needed):
             raise SandboxError(f"{self.name} cannot send messages in #{channel.name}")
         atts = [("files[%d]" % i, name, data, None) for i, (name, data) in enumerate(files)]
-        return self.sandbox._post_message(channel, self.member.user, {"content": content}, atts)
+        if reply_to is not None and reply_to.channel_id != channel.id:
+            raise SandboxError("a reply must be in the same channel as the message it answers")
+        return self.sandbox._post_message(channel, self.member.user, {"content": content}, atts, reply_to=reply_to)
 
     def edit(self, message: m.Message, content: str) -> m.Message:
         if message.author.id != self.id:
@@ -1039,9 +1042,15 @@ class DiscordSandbox:
         channel.last_message_id = msg.id
         return msg
 
-    def _post_message(self, channel: m.Channel, author: m.User, payload: dict[str, Any], files: list[Any]) -> m.Message:
+    def _post_message(self, channel: m.Channel, author: m.User, payload: dict[str, Any], files: list[Any],
+                      *, reply_to: m.Message | None = None) -> m.Message:
+        if reply_to is None and isinstance(payload.get("message_reference"), dict):
+            with self.lock:
+                reply_to = self._messages.get(int(payload["message_reference"].get("message_id", 0)))
         with self.lock:
             msg = self._new_message(channel, author, payload, files)
+            if reply_to is not None:
+                msg.reference, msg.type = reply_to, 19  # REPLY
         self._dispatch_message("MESSAGE_CREATE", msg)
         return msg
 
