@@ -12,7 +12,8 @@ from bot.config import Settings, SettingError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.load()
+    """The settings ``main`` read once, with the command line's --database over them."""
+    settings: Settings = args.settings
     if getattr(args, "database", None):
         settings = settings.replace(database_url=args.database)
     return settings
@@ -169,6 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if platform is None:
         print("No Slack or Discord credentials are set (see .env.example), so the bot runs a demo session "
               "on the local Slack sandbox instead.\n")
+        if not args.verbose:  # the demo's own transcript is the output; the bot's log would drown it
+            logging.getLogger().setLevel(logging.WARNING)
         args.platform, args.output, args.mode = _default_demo_platform(), "breakout-summary.md", "socket"
         args.time_scale = 0.005
         return cmd_demo(args)
@@ -250,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo" and args.platform is None:
         args.platform = _default_demo_platform()
     try:
-        settings = Settings.load()
+        args.settings = Settings.load()
     except SettingError as exc:
         print(f"Setting problem: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level, logging.INFO)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else getattr(logging, args.settings.log_level, logging.INFO)
                         if args.command == "run" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from bot.services.errors import BreakoutError
