@@ -451,3 +451,21 @@ def test_a_reply_to_an_earlier_question_counts_for_that_question(call: DiscordCa
     q2 = next(s for s in sections if s.startswith("2. What would you change?"))
     assert "A late thought on the first one" in q1 and "A late thought" not in q2
     assert "An answer to the second question" in q2
+
+
+def test_replies_in_a_questions_thread_are_quoted_under_that_question(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker, other = call.members_of(group)[:2]
+    question_1 = next(m for m in call.sb.bot_messages(group) if "What went well?" in m.content)
+    thread = speaker.start_thread(question_1, "Went well")
+    assert thread.id == question_1.id and not call.olu.can_see(thread)  # private like its channel
+    call.fiona.run_command(call.chat, "breakout next").wait(messages=1)
+    speaker.say(thread, "In the thread, about question one")
+    said = other.say(thread, "Me too, with a typo: recieve")
+    other.edit(said, "Me too: receive")
+    call.wait_for(lambda: other.dms(), what="capture in the thread")
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    text = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
+    q1 = next(s for s in text.split("### ") if s.startswith("1. What went well?"))
+    assert "In the thread, about question one" in q1 and "Me too: receive" in q1 and "recieve" not in text

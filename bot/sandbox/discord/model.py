@@ -21,6 +21,7 @@ GUILD_TEXT = 0
 DM = 1
 GUILD_VOICE = 2
 GUILD_CATEGORY = 4
+PUBLIC_THREAD = 11
 
 # Overwrite target types.
 OVERWRITE_ROLE = 0
@@ -199,7 +200,26 @@ class Channel:
     def overwrite_for(self, target_id: int) -> Overwrite | None:
         return next((o for o in self.overwrites if o.id == target_id), None)
 
+    owner_id: int | None = None  # threads: who started it
+
     def payload(self) -> dict[str, Any]:
+        if self.type == PUBLIC_THREAD:
+            return {
+                "id": str(self.id),
+                "type": PUBLIC_THREAD,
+                "guild_id": str(self.guild_id),
+                "parent_id": str(self.parent_id),
+                "owner_id": str(self.owner_id),
+                "name": self.name,
+                "last_message_id": str(self.last_message_id) if self.last_message_id else None,
+                "rate_limit_per_user": 0,
+                "message_count": 0,
+                "member_count": 1,
+                "total_message_sent": 0,
+                "flags": 0,
+                "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso_now(),
+                                    "locked": False, "create_timestamp": iso_now()},
+            }
         if self.type == DM:
             return {
                 "id": str(self.id),
@@ -445,8 +465,8 @@ class Guild:
                 "unavailable": False,
                 "member_count": len(self.members),
                 "members": [m.payload() for m in members],
-                "channels": [c.payload() for c in self.channels.values()],
-                "threads": [],
+                "channels": [c.payload() for c in self.channels.values() if c.type != PUBLIC_THREAD],
+                "threads": [c.payload() for c in self.channels.values() if c.type == PUBLIC_THREAD],
                 "presences": [],
                 "stage_instances": [],
                 "guild_scheduled_events": [],
@@ -473,6 +493,8 @@ class Guild:
         return perms
 
     def permissions_in(self, member: GuildMember, channel: Channel) -> int:
+        if channel.type == PUBLIC_THREAD and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]  # a thread's permissions are its parent's
         perms = self.base_permissions(member)
         if perms & P.ADMINISTRATOR or member.id == self.owner_id:
             return P.ALL

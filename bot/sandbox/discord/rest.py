@@ -368,7 +368,7 @@ class Handlers:
     async def list_channels(self, request: web.Request) -> web.Response:
         guild = self.sb._guild(request.match_info["guild_id"])
         with self.sb.lock:
-            return json_response([c.payload() for c in guild.channels.values()])
+            return json_response([c.payload() for c in guild.channels.values() if c.type != m.PUBLIC_THREAD])
 
     async def create_channel(self, request: web.Request) -> web.Response:
         guild = self.sb._guild(request.match_info["guild_id"])

@@ -165,6 +165,10 @@ class SimMember:
             raise SandboxError("a reply must be in the same channel as the message it answers")
         return self.sandbox._post_message(channel, self.member.user, {"content": content}, atts, reply_to=reply_to)
 
+    def start_thread(self, message: m.Message, name: str) -> m.Channel:
+        """Start a public thread on ``message`` (its id is the message's, as on Discord)."""
+        return self.sandbox._start_thread(self, message, name)
+
     def edit(self, message: m.Message, content: str) -> m.Message:
         if message.author.id != self.id:
             raise SandboxError(f"{self.name} cannot edit someone else's message")
@@ -937,6 +941,10 @@ class DiscordSandbox:
             guild.channels.pop(channel.id, None)
             self.channels.pop(channel.id, None)
             data = channel.payload()
+            threads = [c for c in guild.channels.values() if c.parent_id == channel.id and c.type == m.PUBLIC_THREAD]
+            for thread in threads:
+                guild.channels.pop(thread.id, None)
+                self.channels.pop(thread.id, None)
             orphans = [c for c in guild.channels.values() if c.parent_id == channel.id]
             for child in orphans:
                 child.parent_id = None
@@ -975,6 +983,25 @@ class DiscordSandbox:
         with self.lock:
             data = member.payload() | {"guild_id": str(guild.id)}
         self._dispatch_guild_event("GUILD_MEMBER_UPDATE", data, Intents.GUILD_MEMBERS)
+
+    def _start_thread(self, who: SimMember, message: m.Message, name: str) -> m.Channel:
+        parent = self._channel(message.channel_id)
+        if parent.type != m.GUILD_TEXT or parent.guild_id is None:
+            raise SandboxError("threads start from messages in a server's text channel")
+        if not self.can(who, parent, m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES):
+            raise SandboxError(f"{who.name} cannot start a thread in #{parent.name}")
+        with self.lock:
+            if message.id in self.channels:
+                raise APIError(400, 160004, "A thread has already been created for this message")
+            guild = self.guilds[parent.guild_id]
+            thread = m.Channel(id=message.id, type=m.PUBLIC_THREAD, name=name[:100], guild_id=guild.id,
+                               parent_id=parent.id, owner_id=who.id)
+            guild.channels[thread.id] = thread
+            self.channels[thread.id] = thread
+            self._by_channel[thread.id] = []
+            data = thread.payload() | {"newly_created": True}
+        self._dispatch_guild_event("THREAD_CREATE", data, Intents.GUILDS)
+        return thread
 
     def _dm_channel(self, user: m.User) -> m.Channel:
         with self.lock:
