@@ -64,3 +64,16 @@ def test_reply_payload_is_private_and_escaped() -> None:
     payload = bk.reply_payload("Usage: /breakout <subcommand>\n  start PLAN")
     assert payload["response_type"] == "ephemeral"
     assert "&lt;subcommand&gt;" in payload["text"] and validate_blocks(payload["blocks"]) == []
+
+
+def test_rate_limit_handler_waits_retry_after(sb) -> None:  # noqa: ANN001
+    from slack_sdk import WebClient
+
+    from bot.adapters.slack.client import RetryAfterHandler
+
+    waits: list[float] = []
+    client = WebClient(token=sb.bot_token, base_url=sb.api_url, retry_handlers=[RetryAfterHandler(sleep=waits.append)])
+    sb.faults.rate_limit("auth.test", times=2, retry_after=30)
+    assert client.auth_test()["ok"]
+    assert len(waits) == 2 and all(30 <= w <= 36.1 for w in waits)
+    assert [c.status for c in sb.calls("auth.test")] == [429, 429, 200]

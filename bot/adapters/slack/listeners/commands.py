@@ -39,26 +39,49 @@ MAX_SUMMARY_MESSAGES = 3
 
 
 class ProgressReporter:
-    """Updates the command's answer in place, a few times at most (a response_url takes 5 posts)."""
+    """Updates the command's answer in place, a few times at most (a response_url takes 5 posts).
 
-    def __init__(self, respond: Respond, services: SlackServices, *, interval: float = 0.5, max_updates: int = 2):
+    Updates closer together than ``interval`` are folded: the latest one is sent when the
+    interval is up, unless the final answer came first.
+    """
+
+    def __init__(self, respond: Respond, services: SlackServices, *, interval: float = 0.3, max_updates: int = 3):
         self.respond, self.services = respond, services
         self.interval, self.max_updates = interval, max_updates
         self._lock = threading.Lock()
         self._last = 0.0
         self._updates = 0
         self._finished = False
+        self._latest: str | None = None
+        self._timer: threading.Timer | None = None
         self._pending: list[Future[Any]] = []
 
     def __call__(self, text: str) -> None:
         with self._lock:
-            now = time.monotonic()
-            if self._finished or self._updates >= self.max_updates or now - self._last < self.interval:
+            if self._finished or self._updates >= self.max_updates:
                 return
-            self._updates += 1
-            self._last = now
-            payload = bk.reply_payload(f"Setting up the breakout: {text}…")
-            self._pending.append(self.services.workers.submit(self._send, payload))
+            wait = self.interval - (time.monotonic() - self._last)
+            if wait > 0:
+                self._latest = text
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._flush)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            self._send_locked(text)
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            text, self._latest = self._latest, None
+            if text is not None and not self._finished and self._updates < self.max_updates:
+                self._send_locked(text)
+
+    def _send_locked(self, text: str) -> None:
+        self._updates += 1
+        self._last = time.monotonic()
+        payload = bk.reply_payload(f"Setting up the breakout: {text}…")
+        self._pending.append(self.services.workers.submit(self._send, payload))
 
     def _send(self, payload: dict[str, Any]) -> None:
         try:
@@ -69,6 +92,9 @@ class ProgressReporter:
     def finish(self, text: str) -> None:
         with self._lock:
             self._finished = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             pending = list(self._pending)
         wait(pending, timeout=10)
         self.respond(**bk.reply_payload(text), replace_original=True)
