@@ -44,9 +44,10 @@ def job_id(breakout_id: int, slot: str) -> str:
 class Clock:
     def __init__(self, engine: Engine, *, name: str, workers: int = 4):
         self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=workers)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            executors={"default": self._executor},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,
         )
@@ -58,8 +59,16 @@ class Clock:
         self._scheduler.start()
 
     def shutdown(self, *, wait: bool = True) -> None:
+        """Stop firing; with ``wait``, let steps already running finish.
+
+        APScheduler's own ``shutdown(wait=True)`` waits for running jobs while holding the job-store
+        lock, and a step that re-schedules (the next question) needs that lock: a deadlock. So stop
+        the scheduler first and then wait for the executor.
+        """
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=wait)
+            self._scheduler.shutdown(wait=False)
+            if wait:
+                self._executor.shutdown(wait=True)
         with _handlers_lock:
             _handlers.pop(self.name, None)
 
