@@ -66,7 +66,7 @@ def test_reply_payload_is_private_and_escaped() -> None:
     assert "&lt;subcommand&gt;" in payload["text"] and validate_blocks(payload["blocks"]) == []
 
 
-def test_rate_limit_handler_waits_retry_after(sb) -> None:  # noqa: ANN001
+def test_rate_limit_handler_waits_retry_after(sb) -> None:
     from slack_sdk import WebClient
 
     from bot.adapters.slack.client import RetryAfterHandler
