@@ -88,7 +88,7 @@ class Settings:
         api_url = get("SLACK_API_URL") or cls.slack_api_url
         return cls(
             database_url=get("DATABASE_URL") or cls.database_url,
-            prompts_dir=Path(get("BREAKOUT_PROMPTS_DIR")) if get("BREAKOUT_PROMPTS_DIR") else default_prompts_dir(),
+            prompts_dir=Path(prompts) if (prompts := get("BREAKOUT_PROMPTS_DIR")) else default_prompts_dir(),
             time_scale=number("BREAKOUT_TIME_SCALE", 1.0),
             fanout_concurrency=int(number("BREAKOUT_FANOUT_CONCURRENCY", 8, int)),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),

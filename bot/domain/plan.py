@@ -233,11 +233,11 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
             if isinstance(size, int) and size == 1:
                 problem("groups.size", "groups of one person are not a discussion", "use size: 2 or more")
             flags = {}
-            for flag, default in (("keep_facilitators_out", True), ("avoid_repeats", False)):
-                value = raw_groups.get(flag, default)
+            for flag, fallback in (("keep_facilitators_out", True), ("avoid_repeats", False)):
+                value = raw_groups.get(flag, fallback)
                 if not isinstance(value, bool):
-                    problem(f"groups.{flag}", f"groups.{flag} must be true or false", f"{flag}: {str(default).lower()}")
-                    value = default
+                    problem(f"groups.{flag}", f"groups.{flag} must be true or false", f"{flag}: {str(fallback).lower()}")
+                    value = fallback
                 flags[flag] = value
             good = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1  # noqa: E731
             grouping = Grouping(

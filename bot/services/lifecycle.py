@@ -519,8 +519,10 @@ class Lifecycle:
                     assert row.question_ends_at is not None
                     row.question_ends_at = row.question_ends_at + dt.timedelta(seconds=extra)
                 index, rnd, state = row.question_index, row.round, row.state
-                left = (row.paused_remaining if state == "paused"
-                        else (row.question_ends_at - self.core.now()).total_seconds())  # type: ignore[operator]
+                if state == "paused" or row.question_ends_at is None:
+                    left = row.paused_remaining or 0.0
+                else:
+                    left = (row.question_ends_at - self.core.now()).total_seconds()
         except StaleDataError:
             raise IllegalMove("The breakout changed at the same moment; try again.") from None
         if state == "running":

@@ -90,7 +90,8 @@ def pairs_met_before(session: Session, *, workspace: str, series: str | None, pe
         query = query.where(Breakout.id != before_breakout)
     by_group: dict[int, list[int]] = {}
     for group_id, person_id in session.execute(query):
-        by_group.setdefault(group_id, []).append(person_id)
+        if group_id is not None:
+            by_group.setdefault(group_id, []).append(person_id)
     pairs = set()
     for group in by_group.values():
         for i, a in enumerate(group):
@@ -108,7 +109,7 @@ def forget_person(session: Session, person: Person) -> dict[str, int]:
     counts = {}
     for model in (Quote, ChatEntry, ConsentRecord, Membership):
         result = session.execute(delete(model).where(model.person_id == person.id))
-        counts[model.__tablename__] = result.rowcount or 0
+        counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
     session.delete(person)
     counts["people"] = 1
     return counts
