@@ -275,3 +275,25 @@ def test_many_commands_in_parallel(sb: SlackSandbox, new_app, socket_app) -> Non
     for t in threads:
         t.join()
     assert sorted(r.ack_text for r in results) == sorted(f"hi {p.user.name}" for p in people)
+
+
+def test_message_shortcut(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+    ada = sb.add_user("Ada Lovelace")
+    channel = sb.add_channel("general", [ada])
+    app: App = new_app()
+    seen: list[dict] = []
+
+    @app.shortcut("highlight_quote")
+    def on_shortcut(ack, shortcut, respond) -> None:  # noqa: ANN001
+        ack()
+        seen.append(shortcut)
+        respond(text="Marked as a highlight.")
+
+    socket_app(app)
+    ts = ada.post(channel, "A sentence worth keeping.")
+    delivery = ada.shortcut(channel, ts, "highlight_quote")
+    assert delivery.wait(3) and delivery.kind == "interactive"
+    sb.wait_until(lambda: any(e["text"] == "Marked as a highlight." for e in ada.ephemerals()))
+    (payload,) = seen
+    assert payload["type"] == "message_action" and payload["message_ts"] == ts
+    assert payload["message"]["text"] == "A sentence worth keeping." and payload["channel"]["id"] == channel.id

@@ -87,3 +87,34 @@ def test_summary_as_html_file_and_long_summaries_as_file_only(call_factory) -> N
     assert "only in the file" in html and "summary-breakout-1.html" in html, html
     (uploaded,) = call.olu.files()
     assert uploaded.filename == "summary-breakout-1.html" and uploaded.text.lstrip().lower().startswith("<!doctype")
+
+
+def test_channels_archived_at_the_end_and_reused_next_time(call_factory) -> None:  # noqa: ANN001
+    call = call_factory()
+    first = call.answer(call.breakout("start team-retro-chatham-house"))
+    assert first.startswith("Started What made this year hard"), first
+    groups = call.group_channels()
+    assert len(groups) == 3 and not any(c.is_archived for c in groups)
+    bob = call.people[4]
+    chose = call.answer(bob.run_command(call.channel_of(bob), "/breakout", "consent full-name"))
+    assert "Chatham House Rule" in chose
+    call.answer(call.breakout("stop"))
+    assert all(c.is_archived for c in groups)  # the plan says archive_at_end
+    again = call.answer(call.breakout("start team-retro-chatham-house"))
+    assert again.startswith("Started What made this year hard, and what helped (breakout 2)"), again
+    assert call.group_channels() == groups and not any(c.is_archived for c in groups)
+    assert len(call.sb.calls("conversations.create")) == 3 and len(call.sb.calls("conversations.unarchive")) == 3
+
+
+def test_settings_pick_the_mode_and_say_what_is_missing(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from bot.adapters.slack.runner import SlackBot, run_slack
+    from bot.config import Settings
+
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SLACK_BOT_TOKEN": "xoxb-1"}
+    with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
+        SlackBot(Settings.from_mapping(base))  # no app token: HTTP mode, which needs the secret
+    with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
+        SlackBot(Settings.from_mapping({**base, "SLACK_MODE": "socket"}))
+    assert run_slack(Settings.from_mapping({**base, "SLACK_MODE": "socket"})) == 2
