@@ -277,14 +277,14 @@ def test_many_commands_in_parallel(sb: SlackSandbox, new_app, socket_app) -> Non
     assert sorted(r.ack_text for r in results) == sorted(f"hi {p.user.name}" for p in people)
 
 
-def test_message_shortcut(sb: SlackSandbox, new_app, socket_app) -> None:  # noqa: ANN001
+def test_message_shortcut(sb: SlackSandbox, new_app, socket_app) -> None:
     ada = sb.add_user("Ada Lovelace")
     channel = sb.add_channel("general", [ada])
     app: App = new_app()
     seen: list[dict] = []
 
     @app.shortcut("highlight_quote")
-    def on_shortcut(ack, shortcut, respond) -> None:  # noqa: ANN001
+    def on_shortcut(ack, shortcut, respond) -> None:
         ack()
         seen.append(shortcut)
         respond(text="Marked as a highlight.")

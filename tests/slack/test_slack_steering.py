@@ -89,7 +89,7 @@ def test_summary_as_html_file_and_long_summaries_as_file_only(call_factory) -> N
     assert uploaded.filename == "summary-breakout-1.html" and uploaded.text.lstrip().lower().startswith("<!doctype")
 
 
-def test_channels_archived_at_the_end_and_reused_next_time(call_factory) -> None:  # noqa: ANN001
+def test_channels_archived_at_the_end_and_reused_next_time(call_factory) -> None:
     call = call_factory()
     first = call.answer(call.breakout("start team-retro-chatham-house"))
     assert first.startswith("Started What made this year hard"), first
@@ -106,7 +106,7 @@ def test_channels_archived_at_the_end_and_reused_next_time(call_factory) -> None
     assert len(call.sb.calls("conversations.create")) == 3 and len(call.sb.calls("conversations.unarchive")) == 3
 
 
-def test_settings_pick_the_mode_and_say_what_is_missing(tmp_path) -> None:  # noqa: ANN001
+def test_settings_pick_the_mode_and_say_what_is_missing(tmp_path) -> None:
     import pytest
 
     from bot.adapters.slack.runner import SlackBot, run_slack
