@@ -118,3 +118,17 @@ def test_settings_pick_the_mode_and_say_what_is_missing(tmp_path) -> None:
     with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
         SlackBot(Settings.from_mapping({**base, "SLACK_MODE": "socket"}))
     assert run_slack(Settings.from_mapping({**base, "SLACK_MODE": "socket"})) == 2
+
+
+def test_summary_still_shown_when_the_file_upload_fails(call_factory) -> None:
+    call = call_factory()
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    matthew = call.people[0]
+    matthew.post(call.channel_of(matthew), "One team that knows your name.")
+    call.sb.wait_until(lambda: all(d.done.is_set() for d in call.sb.events()))
+    call.sb.faults.server_error("files.getUploadURLExternal", times=10, status=500)
+    pulled = call.olu.run_command(call.home, "/summary", "")
+    call.sb.wait_until(lambda: any("could not send you the summary as a file" in r.text for r in pulled.responses),
+                       timeout=10)
+    assert "One team that knows your name." in str(pulled.responses[0].body["blocks"])
+    assert call.olu.files() == []

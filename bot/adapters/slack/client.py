@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
     BackoffRetryIntervalCalculator,
 )
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -57,8 +58,18 @@ class RetryAfterHandler(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+class ProportionalJitter(Jitter):
+    """Up to half the wait again, at random (slack-sdk's default adds up to a second to any wait)."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self.rng = rng or random.Random()
+
+    def recalculate(self, duration: float) -> float:
+        return duration + self.rng.uniform(0, duration / 2)
+
+
 def retry_handlers(*, backoff_factor: float = 0.5) -> list[RetryHandler]:
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor)
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor, jitter=ProportionalJitter())
     return [
         ConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
         RetryAfterHandler(),

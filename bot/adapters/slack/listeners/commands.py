@@ -185,8 +185,15 @@ def register(app: App, s: SlackServices) -> None:
             actor = s.actor(command.get("team_id"), user_id)
             delivery = s.core.summary_for(actor, parsed, channel_id=channel_id)
             filename, content, note = _summary_file(s, delivery, parsed.format)
-            s.chat.send_file(user_id=user_id, filename=filename, content=content, title=delivery.summary.title)
             messages.extend(bk.summary_messages(delivery.summary))
+            try:
+                s.chat.send_file(user_id=user_id, filename=filename, content=content, title=delivery.summary.title)
+            except ChatError as exc:  # the summary is still shown; say why the file is missing
+                log.warning("sending %s to %s failed: %s", filename, user_id, exc)
+                if len(messages) > MAX_SUMMARY_MESSAGES:
+                    del messages[MAX_SUMMARY_MESSAGES:]
+                    return f"The summary is cut short here, and I could not send you the file: {exc}"
+                return f"I could not send you the summary as a file: {exc}"
             if len(messages) > MAX_SUMMARY_MESSAGES:
                 messages.clear()
                 return f"The summary is long, so it is only in the file I just sent you ({filename}).{note}"
