@@ -135,6 +135,11 @@ NAMES = ["Matthew Okafor", "Felize Marquez", "Saskia Lindqvist", "Paul Brennan",
          "Devi Gupta", "Priya Hallam", "Sam Ortiz", "Tanya Boateng", "Lena Novak", "Kofi Asante"]
 
 
+def name_of(i: int) -> str:
+    """The i-th participant's name: the twelve above, then made-up ones for big calls."""
+    return NAMES[i] if i < len(NAMES) else f"Person{i} Guest{i}"
+
+
 class SlackCall:
     """One community call in a sandbox workspace, run by the real bot: reads like a transcript."""
 
@@ -143,7 +148,7 @@ class SlackCall:
         self.sb, self.mode = sb, mode
         self.fiona = sb.add_user("Fiona Mensah", display_name="Fiona", is_admin=True)
         self.olu = sb.add_user("Olu Adeyemi", display_name="Olu")
-        self.people = [sb.add_user(name, display_name=name.split()[0]) for name in NAMES[:people]]
+        self.people = [sb.add_user(name_of(i), display_name=name_of(i).split()[0]) for i in range(people)]
         sb.add_usergroup("organisers", [self.olu])
         self.home = sb.add_channel("community-call", [self.fiona, self.olu, *self.people])
         from bot.config import Settings

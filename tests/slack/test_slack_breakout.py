@@ -256,3 +256,20 @@ def test_timeline_runs_itself_and_survives_a_restart(call_factory, mode: str) ->
     status = call.answer(call.breakout("status"))
     status = call.answer(call.breakout("status"))
     assert "has ended" in status, status
+
+
+def test_a_big_call_fans_out_in_parallel_within_the_bound(call_factory) -> None:
+    call = call_factory(people=60, extra={"BREAKOUT_FANOUT_CONCURRENCY": "4"})
+    call.sb.faults.delay("chat.postMessage", 0.03)
+    call.sb.faults.rate_limit_storm("conversations.invite", every=4, retry_after=0)
+    started = call.answer(call.breakout("start kindness-in-education size=5"), timeout=30)
+    assert "12 groups" in started and "all 12 groups done" in started, started
+    assert 2 <= call.sb.max_in_flight("chat.postMessage") <= 4  # parallel, within BREAKOUT_FANOUT_CONCURRENCY
+    groups = call.group_channels()
+    assert len(groups) == 12
+    participants = {p.id for p in call.people} | {call.olu.id}
+    assert set().union(*(set(c.members) for c in groups)) - {call.sb.bot.id, call.fiona.id} == participants
+    sent = call.answer(call.breakout("broadcast Two minutes to go"), timeout=30)
+    assert sent == "Sent to 12 of 12 groups.", sent
+    for c in groups:
+        assert heads(call, c) == ["Kindness in Education", "Question 1 of 2", "From the facilitator"], c.name

@@ -195,6 +195,8 @@ class SlackSandbox:
         self.responses: list[ResponsePost] = []
         self._calls: list[web_api.ApiCall] = []
         self._calls_lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -556,6 +558,21 @@ class SlackSandbox:
     def calls(self, method: str | None = None) -> list[web_api.ApiCall]:
         with self._calls_lock:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def max_in_flight(self, method: str) -> int:
+        """The most calls of `method` the sandbox was answering at the same moment."""
+        with self._calls_lock:
+            return self._peak.get(method, 0)
+
+    def _enter_call(self, method: str) -> None:
+        with self._calls_lock:
+            now = self._in_flight.get(method, 0) + 1
+            self._in_flight[method] = now
+            self._peak[method] = max(self._peak.get(method, 0), now)
+
+    def _leave_call(self, method: str) -> None:
+        with self._calls_lock:
+            self._in_flight[method] -= 1
 
     def _record_call(self, call: web_api.ApiCall) -> None:
         with self._calls_lock:

@@ -104,8 +104,17 @@ def _token(request: web.Request, args: dict[str, Any]) -> str | None:
 
 
 async def handle(request: web.Request) -> web.Response:
+    """One Web API call, counted while in flight (so tests can see how parallel the bot is)."""
     sb: SlackSandbox = request.app[SANDBOX]
     name = request.match_info["method"]
+    sb._enter_call(name)
+    try:
+        return await _handle(request, sb, name)
+    finally:
+        sb._leave_call(name)
+
+
+async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Response:
     try:
         args = await read_args(request)
     except SlackError as e:
