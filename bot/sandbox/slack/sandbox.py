@@ -365,6 +365,8 @@ class SlackSandbox:
     ) -> CommandResult:
         u = self.workspace.user(_user_id(user))
         c = self.channel(channel)
+        if u.id not in c.members and not c.is_im:
+            raise SlackError("not_in_channel", detail=f"{u.real_name} can only type commands where they are")
         token = self._new_response_url("command", u.id, c.id)
         payload = {
             "token": VERIFICATION_TOKEN,
