@@ -22,7 +22,7 @@ def _settings(sb: DiscordSandbox, database_url: str, **extra: str) -> Settings:
 def test_sync_registers_the_commands_once_globally_or_on_one_server(sandbox: DiscordSandbox, sqlite_url: str) -> None:
     guild = sandbox.add_guild()
     synced = asyncio.run(sync_commands_async(_settings(sandbox, sqlite_url)))
-    assert sorted(c.name for c in synced) == ["breakout", "summary"]
+    assert sorted(c.name for c in synced) == ["Leave out of write-up", "Put back in write-up", "breakout", "summary"]
     assert sandbox.command_overwrites == 1 and sandbox.gateway_connections == 0  # REST only, no gateway
     breakout = next(c for c in sandbox.commands() if c["name"] == "breakout")
     subcommands = [o["name"] for o in breakout["options"]]
@@ -32,7 +32,8 @@ def test_sync_registers_the_commands_once_globally_or_on_one_server(sandbox: Dis
     plan = next(o for o in start["options"] if o["name"] == "plan")
     assert plan["autocomplete"] is True and plan["required"] is True
     asyncio.run(sync_commands_async(_settings(sandbox, sqlite_url, DISCORD_GUILD_ID=str(guild.id))))
-    assert sorted(c["name"] for c in sandbox.commands(guild)) == ["breakout", "summary"]
+    assert sorted(c["name"] for c in sandbox.commands(guild)) == ["Leave out of write-up", "Put back in write-up",
+                                                                 "breakout", "summary"]
 
 
 def test_run_points_discord_py_at_the_configured_api_and_discovers_its_gateway(sandbox: DiscordSandbox, sqlite_url: str) -> None:

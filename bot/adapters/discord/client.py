@@ -37,6 +37,7 @@ def breakout_intents() -> discord.Intents:
     intents.voice_states = True  # who is in the call, and moving them
     intents.guild_messages = True
     intents.message_content = True  # capture
+    intents.guild_reactions = True  # curation: ⭐ marks a highlight, 🚫 takes one's own message out (not privileged)
     intents.dm_messages = False
     return intents
 
@@ -125,3 +126,9 @@ class BreakoutBot(discord.Client):
 
     async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
         await events.on_raw_bulk_message_delete(self, event)
+
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        await events.on_raw_reaction(self, event)
+
+    async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+        await events.on_raw_reaction(self, event)

@@ -19,7 +19,9 @@ from discord import app_commands
 from bot.domain.consent import Level
 from bot.services.commands import BreakoutCommand, SummaryCommand
 from bot.services.errors import BreakoutError
+from bot.services.lifecycle import require_organiser
 
+from .events import where_captured
 from .people import participant_pool, workspace_of
 from .port import clip
 from .text import NO_MENTIONS, for_discord
@@ -38,7 +40,9 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/breakout pause` · `/breakout resume` · `/breakout stop`
 `/breakout consent level:...`: how you may be named if quoted · `/breakout name your_name:...`
 `/breakout forget-me`: delete everything stored about you
-`/summary [breakout_number:N] [by:question|group] [highlights:True]`: the write-up, privately, with the Markdown file"""
+`/summary [breakout_number:N] [by:question|group] [format:md|html|docx|pdf] [highlights:True]`: the write-up, privately, as a file
+`/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
+React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
 
 OOPS = "Something went wrong on the bot's side (it is logged). Please try again in a moment."
 
@@ -91,7 +95,53 @@ async def plan_autocomplete(interaction: discord.Interaction, current: str) -> l
     return choices[:25]
 
 
-def build() -> tuple[app_commands.Group, app_commands.Command]:
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
+
+
+async def _import_chat(interaction: discord.Interaction, file: discord.Attachment, breakout_number: int | None) -> None:
+    """``/summary import_chat:<file>``: organisers only; the size is checked before the file is fetched;
+    the core reads all of it before storing any of it, so a bad file leaves nothing behind."""
+    bot = _bot(interaction)
+    assert interaction.guild is not None
+    actor = bot.roles.actor(interaction.user, interaction.guild.id)
+    channel_id = str(interaction.channel_id)
+    limit = bot.app.chat.max_bytes
+
+    async def work() -> str:
+        require_organiser(actor, "import the call's chat")
+        if file.size > limit:
+            return (f"{file.filename}: the file is {_size(file.size)}, larger than the {_size(limit)} limit for a "
+                    "chat export. Nothing was imported.")
+        try:
+            data = await file.read()
+        except discord.HTTPException:
+            return f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
+        imported = await bot.blocking(bot.app.chat.import_chat, actor, data=data, filename=file.filename,
+                                      breakout_id=breakout_number, channel_id=channel_id)
+        return imported.describe() + " /summary now includes the chat."
+
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        reply = await work()
+    except BreakoutError as exc:
+        reply = str(exc)
+    except Exception:
+        log.exception("/summary import_chat by %s in %s failed", interaction.user.id, interaction.channel_id)
+        reply = OOPS
+    await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _curate(interaction: discord.Interaction, message: discord.Message, what: str) -> Callable[[], str]:
+    bot = _bot(interaction)
+    assert interaction.guild is not None
+    actor = bot.roles.actor(interaction.user, interaction.guild.id)
+    channel_id, _ = where_captured(bot, message.channel.id)  # the key capture stored the quote under
+    act = bot.app.curation.take_out if what == "take_out" else bot.app.curation.put_back
+    return lambda: act(actor, channel_id=str(channel_id), message_id=str(message.id))
+
+
+def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.ContextMenu, ...]:
     """Fresh command objects per bot (a restarted bot in the same process gets its own)."""
     breakout = app_commands.Group(name="breakout", description="Run breakout discussions in this call",
                                   guild_only=True)
@@ -176,17 +226,25 @@ def build() -> tuple[app_commands.Group, app_commands.Command]:
         await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-    @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a Markdown file")
+    @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a file")
     @app_commands.guild_only()
+    @app_commands.rename(file_format="format")
     @app_commands.describe(breakout_number="Which breakout (default: the latest here)", by="Arrange by question or by group",
-                           highlights="Only the highlighted quotes")
+                           file_format="The file: Markdown, a web page (prints to PDF), Word, or PDF",
+                           highlights="Only the highlighted quotes (⭐)",
+                           import_chat="Instead: import the call's Zoom chat export (a .txt file; organisers)")
     async def summary(interaction: discord.Interaction, breakout_number: int | None = None,
-                      by: Literal["question", "group"] = "question", highlights: bool = False) -> None:
+                      by: Literal["question", "group"] = "question",
+                      file_format: Literal["md", "html", "docx", "pdf"] = "md", highlights: bool = False,
+                      import_chat: discord.Attachment | None = None) -> None:
         bot = _bot(interaction)
         assert interaction.guild is not None
+        if import_chat is not None:
+            await _import_chat(interaction, import_chat, breakout_number)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = bot.roles.actor(interaction.user, interaction.guild.id)
-        command = SummaryCommand(breakout_id=breakout_number, by=by, highlights_only=highlights)
+        command = SummaryCommand(breakout_id=breakout_number, by=by, format=file_format, highlights_only=highlights)
         try:
             delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
         except BreakoutError as exc:
@@ -200,10 +258,19 @@ def build() -> tuple[app_commands.Group, app_commands.Command]:
         preview = discord.utils.escape_mentions(delivery.markdown)
         if len(preview) > 1900:
             preview = preview[:1850].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
-        file = discord.File(io.BytesIO(delivery.markdown.encode("utf-8")), filename=delivery.filename)
+        # discord.py uploads every file as application/octet-stream; Discord types it by its extension.
+        file = discord.File(io.BytesIO(delivery.content), filename=delivery.filename)
         await interaction.followup.send(preview, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    return breakout, summary
+    async def leave_out(interaction: discord.Interaction, message: discord.Message) -> None:
+        await answer(interaction, _curate(interaction, message, "take_out"), what="Leave out of write-up")
+
+    async def put_back(interaction: discord.Interaction, message: discord.Message) -> None:
+        await answer(interaction, _curate(interaction, message, "put_back"), what="Put back in write-up")
+
+    menus = tuple(app_commands.ContextMenu(name=name, callback=app_commands.guild_only()(callback))
+                  for name, callback in (("Leave out of write-up", leave_out), ("Put back in write-up", put_back)))
+    return (breakout, summary, *menus)
 
 
 def register(tree: app_commands.CommandTree, *, guild: discord.abc.Snowflake | None = None) -> None:

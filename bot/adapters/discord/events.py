@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.services.curation import STAR, TAKE_OUT
+
 from .people import person_info, workspace_of
 from .text import to_neutral
 
@@ -33,7 +35,7 @@ def _in_order(bot: BreakoutBot, channel_id: int) -> asyncio.Lock:
     return locks.setdefault(channel_id, asyncio.Lock())
 
 
-def _where(bot: BreakoutBot, channel_id: int) -> tuple[int, str | None]:
+def where_captured(bot: BreakoutBot, channel_id: int) -> tuple[int, str | None]:
     """Messages in a thread belong to the thread's parent channel; the thread's id is its starter message's."""
     channel = bot.get_channel(channel_id)
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
@@ -54,7 +56,7 @@ async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
         return  # the bot's own posts and other bots' come back here too: never quotes
     if message.type not in CAPTURED_TYPES:
         return
-    channel_id, thread_id = _where(bot, message.channel.id)
+    channel_id, thread_id = where_captured(bot, message.channel.id)
     if thread_id is None and message.reference is not None and message.reference.message_id:
         thread_id = str(message.reference.message_id)  # a reply to a question belongs to that question
     workspace = workspace_of(message.guild.id)
@@ -81,7 +83,7 @@ async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateE
     data = event.data
     if event.guild_id is None or "content" not in data or data.get("author", {}).get("bot"):
         return  # embeds resolving also arrive as edits, without content
-    channel_id, _ = _where(bot, event.channel_id)
+    channel_id, _ = where_captured(bot, event.channel_id)
     edited = data.get("edited_timestamp")
     try:
         async with _in_order(bot, channel_id):
@@ -96,7 +98,7 @@ async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateE
 async def on_raw_message_delete(bot: BreakoutBot, event: discord.RawMessageDeleteEvent) -> None:
     if event.guild_id is None:
         return
-    channel_id, _ = _where(bot, event.channel_id)
+    channel_id, _ = where_captured(bot, event.channel_id)
     try:
         async with _in_order(bot, channel_id):
             await bot.blocking(bot.app.capture.message_deleted, workspace=workspace_of(event.guild_id),
@@ -108,7 +110,7 @@ async def on_raw_message_delete(bot: BreakoutBot, event: discord.RawMessageDelet
 async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMessageDeleteEvent) -> None:
     if event.guild_id is None:
         return
-    channel_id, _ = _where(bot, event.channel_id)
+    channel_id, _ = where_captured(bot, event.channel_id)
     async with _in_order(bot, channel_id):
         for message_id in event.message_ids:
             try:
@@ -116,6 +118,51 @@ async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMes
                                    channel_id=str(channel_id), message_id=str(message_id))
             except Exception:
                 log.exception("applying the deletion of message %s failed", message_id)
+
+
+CURATING = STAR | TAKE_OUT
+
+
+def _emoji_name(emoji: discord.PartialEmoji) -> str | None:
+    """The reaction as curation knows it: unicode only (a server's custom emoji called "star" is not ⭐)."""
+    if emoji.is_custom_emoji() or not emoji.name:
+        return None
+    name = emoji.name.replace("\ufe0f", "")
+    return name if name in CURATING else None
+
+
+async def on_raw_reaction(bot: BreakoutBot, event: discord.RawReactionActionEvent) -> None:
+    """⭐ from a facilitator or organiser marks a quote as a highlight; 🚫 from its author takes it out of
+    the write-up; taking the reaction back undoes either. Other reactions cost nothing (no lookup, no
+    database). What it did is said to the person by DM; a reaction that does not apply is ignored."""
+    name = _emoji_name(event.emoji)
+    if name is None or event.guild_id is None or event.user_id == getattr(bot.user, "id", None):
+        return
+    guild = bot.get_guild(event.guild_id)
+    member = event.member or (guild.get_member(event.user_id) if guild is not None else None)
+    if member is None and guild is not None:
+        try:
+            member = await guild.fetch_member(event.user_id)
+        except discord.HTTPException:
+            log.warning("reaction by %s in %s: could not look the member up", event.user_id, event.guild_id)
+            return
+    if member is None or member.bot:
+        return
+    actor = bot.roles.actor(member, event.guild_id)
+    channel_id, _ = where_captured(bot, event.channel_id)  # capture keys a thread's messages by the parent channel
+    try:
+        async with _in_order(bot, channel_id):  # after the capture of the message it reacts to
+            reply = await bot.blocking(bot.app.curation.reaction, actor, channel_id=str(channel_id),
+                                       message_id=str(event.message_id), emoji=name,
+                                       added=event.event_type == "REACTION_ADD")
+    except Exception:
+        log.exception("the %s reaction by %s on %s failed", name, event.user_id, event.message_id)
+        return
+    if reply:
+        try:
+            await bot.port.tell_async(member.id, reply)  # privately or not at all: never in the group channel
+        except discord.HTTPException:
+            log.info("could not tell %s about their %s reaction (DMs closed?)", member.id, name)
 
 
 async def catch_up(bot: BreakoutBot, *, limit: int = 1000) -> int:

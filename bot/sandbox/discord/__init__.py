@@ -11,8 +11,9 @@
             alice.say(chat, "hello"); alice.click(reply.original, "custom-id")
             sb.wait_until(lambda: sb.bot_messages(chat))
 
-Members: ``say`` (``reply_to``), ``edit``, ``delete``, ``start_thread``, ``join_voice``, ``run_command``,
-``autocomplete``, ``click``, ``select``, ``use_message_command``, ``submit_modal``, ``close_dms``.
+Members: ``say`` (``reply_to``), ``edit``, ``delete``, ``react``/``unreact`` (unicode emoji), ``start_thread``,
+``join_voice``, ``run_command`` (an attachment option takes ``(filename, bytes)``), ``autocomplete``,
+``click``, ``select``, ``use_message_command``, ``submit_modal``, ``close_dms``.
 Inspection: ``messages``, ``bot_messages``, ``dm_messages``, ``channels_in``, ``permissions``/``can``,
 ``voice_channel_of``, ``members_in_voice``, ``commands``, ``calls`` (the REST log), each message's
 ``allowed_mentions`` and ``pings``. Faults: ``inject_429``, ``inject_server_error`` (``after_commit``),

@@ -303,6 +303,8 @@ class Message:
     reference: Message | None = None  # the message this one replies to
     deleted: bool = False
     edits: list[str] = field(default_factory=list)
+    reactions: dict[str, list[int]] = field(default_factory=dict)
+    """Unicode emoji -> who reacted with it, in order (Discord keeps one reaction per person and emoji)."""
 
     @property
     def ephemeral(self) -> bool:
@@ -338,6 +340,7 @@ class Message:
         member: GuildMember | None = None,
         with_content: bool = True,
         users: Callable[[int], dict[str, Any]] | None = None,
+        bot_id: int = 0,
     ) -> dict[str, Any]:
         lookup = users or (lambda uid: {"id": str(uid), "username": str(uid), "discriminator": "0", "avatar": None})
         data: dict[str, Any] = {
@@ -358,6 +361,12 @@ class Message:
             "type": self.type,
             "flags": self.flags,
         }
+        if self.reactions:
+            data["reactions"] = [
+                {"count": len(who), "count_details": {"burst": 0, "normal": len(who)}, "me": bot_id in who,
+                 "me_burst": False, "burst_colors": [], "emoji": {"id": None, "name": emoji}}
+                for emoji, who in self.reactions.items()
+            ]
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
         if member is not None:

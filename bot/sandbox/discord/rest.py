@@ -325,6 +325,8 @@ class Handlers:
             att = self.sb.attachments.get(int(request.match_info["attachment_id"]))
         if att is None:
             raise web.HTTPNotFound()
+        with self.sb.lock:
+            self.sb.attachment_downloads.append(att.id)
         return web.Response(body=att.data, content_type=att.content_type or "application/octet-stream")
 
     # ----- application commands

@@ -31,7 +31,7 @@ PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2,
 CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 4, 5, 6, 7, 8, 9
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 
-OPTION_TYPES = {"SUB_COMMAND": 1, "SUB_COMMAND_GROUP": 2, "STRING": 3, "INTEGER": 4, "BOOLEAN": 5, "USER": 6, "CHANNEL": 7, "ROLE": 8, "MENTIONABLE": 9, "NUMBER": 10}
+OPTION_TYPES = {"SUB_COMMAND": 1, "SUB_COMMAND_GROUP": 2, "STRING": 3, "INTEGER": 4, "BOOLEAN": 5, "USER": 6, "CHANNEL": 7, "ROLE": 8, "MENTIONABLE": 9, "NUMBER": 10, "ATTACHMENT": 11}
 
 DEFAULT_BOT_PERMISSIONS = (
     m.P.VIEW_CHANNEL
@@ -165,6 +165,14 @@ class SimMember:
             raise SandboxError("a reply must be in the same channel as the message it answers")
         return self.sandbox._post_message(channel, self.member.user, {"content": content}, atts, reply_to=reply_to)
 
+    def react(self, message: m.Message, emoji: str) -> None:
+        """Add a (unicode) reaction, as clicking it under the message would: MESSAGE_REACTION_ADD."""
+        self.sandbox._react(self, message, emoji, added=True)
+
+    def unreact(self, message: m.Message, emoji: str) -> None:
+        """Take one's own reaction back: MESSAGE_REACTION_REMOVE."""
+        self.sandbox._react(self, message, emoji, added=False)
+
     def start_thread(self, message: m.Message, name: str) -> m.Channel:
         """Start a public thread on ``message`` (its id is the message's, as on Discord)."""
         return self.sandbox._start_thread(self, message, name)
@@ -266,6 +274,7 @@ class DiscordSandbox:
         self._messages: dict[int, m.Message] = {}
         self._by_channel: dict[int, list[int]] = {}
         self.attachments: dict[int, m.Attachment] = {}
+        self.attachment_downloads: list[int] = []  # ids of attachments someone fetched, in order
         self._global_commands: list[dict[str, Any]] = []
         self._guild_commands: dict[int, list[dict[str, Any]]] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
@@ -837,7 +846,7 @@ class DiscordSandbox:
         return user.payload() if user else {"id": str(user_id), "username": str(user_id), "discriminator": "0", "avatar": None}
 
     def _message_payload(self, msg: m.Message, *, member: m.GuildMember | None = None, with_content: bool = True) -> dict[str, Any]:
-        return msg.payload(member=member, with_content=with_content, users=self._user_payload)
+        return msg.payload(member=member, with_content=with_content, users=self._user_payload, bot_id=self.bot_user.id)
 
     @staticmethod
     def _normalise_name(name: str, type: int) -> str:
@@ -1002,6 +1011,43 @@ class DiscordSandbox:
             data = thread.payload() | {"newly_created": True}
         self._dispatch_guild_event("THREAD_CREATE", data, Intents.GUILDS)
         return thread
+
+    def _react(self, who: SimMember, message: m.Message, emoji: str, *, added: bool) -> None:
+        """A member's reaction (Discord API "Message Reaction Add/Remove"): reacting needs Read Message
+        History, and Add Reactions for an emoji nobody has used on the message yet."""
+        channel = self._channel(message.channel_id)
+        if message.deleted or message.ephemeral_for is not None:
+            raise SandboxError("nobody can react to a deleted or ephemeral message")
+        if channel.type != m.DM:
+            if not self.can(who, channel, m.P.VIEW_CHANNEL | m.P.READ_MESSAGE_HISTORY):
+                raise SandboxError(f"{who.name} cannot react in #{channel.name}")
+            if added and emoji not in message.reactions and not self.can(who, channel, m.P.ADD_REACTIONS):
+                raise SandboxError(f"{who.name} may not add new reactions in #{channel.name}")
+        with self.lock:
+            users = message.reactions.setdefault(emoji, [])
+            if added == (who.id in users):
+                if not users:
+                    message.reactions.pop(emoji, None)
+                return  # already there / already gone: Discord sends nothing
+            if added:
+                users.append(who.id)
+            else:
+                users.remove(who.id)
+                if not users:
+                    message.reactions.pop(emoji, None)
+            data: dict[str, Any] = {
+                "user_id": str(who.id), "channel_id": str(channel.id), "message_id": str(message.id),
+                "emoji": {"id": None, "name": emoji}, "burst": False, "type": 0,
+            }
+            if message.guild_id is not None:
+                data["guild_id"] = str(message.guild_id)
+                if added:
+                    data["member"] = who.member.payload()
+            if added:
+                data["message_author_id"] = str(message.author.id)
+                data["burst_colors"] = []
+        intent = Intents.GUILD_MESSAGE_REACTIONS if message.guild_id else Intents.DIRECT_MESSAGE_REACTIONS
+        self._dispatch_guild_event("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", data, intent)
 
     def _dm_channel(self, user: m.User) -> m.Channel:
         with self.lock:
@@ -1298,6 +1344,15 @@ class DiscordSandbox:
             role = value if isinstance(value, m.Role) else guild.roles[int(value)]
             out["value"] = str(role.id)
             resolved.setdefault("roles", {})[str(role.id)] = role.payload()
+        elif kind == 11:
+            # The client uploads the file first; the option's value is the attachment's id, resolved.
+            if isinstance(value, m.Attachment):
+                att = value
+            else:
+                filename, data, *ctype = value
+                [att] = self._attachments([("files[0]", filename, data, ctype[0] if ctype else None)], {})
+            out["value"] = str(att.id)
+            resolved.setdefault("attachments", {})[str(att.id)] = att.payload() | {"ephemeral": True}
         elif kind == 4:
             out["value"] = int(value)
         elif kind == 10:
