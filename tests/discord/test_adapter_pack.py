@@ -112,7 +112,7 @@ def test_pdf_without_chromium_is_refused_privately(call: DiscordCall, monkeypatc
     monkeypatch.setenv("PATH", "")  # no Chromium on this machine
     refused = call.olu.run_command(call.chat, "summary", format="pdf").wait(messages=1, timeout=15)
     assert refused.ephemeral and refused.files == []
-    assert "PDF needs headless Chromium" in refused.text and "format=html" in refused.text
+    assert "PDF needs headless Chromium" in refused.text and "format:html" in refused.text
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")

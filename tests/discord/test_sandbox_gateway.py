@@ -300,3 +300,42 @@ async def _member_chunks_on_request(sandbox: DiscordSandbox) -> None:
         assert {m.name for m in everyone} == {"breakout-bot", "owner", "alice", "albert", "bob"}
     finally:
         await stop_client(client, task)
+
+
+def test_reactions_reach_a_client_with_the_reactions_intent_only(sandbox: DiscordSandbox) -> None:
+    guild = sandbox.add_guild()
+    alice = sandbox.add_member(guild, "alice")
+    bob = sandbox.add_member(guild, "bob")
+    chat = sandbox.add_text_channel(guild, "chat")
+    seen: list[tuple[str, str, int, int | None]] = []
+    said: list[str] = []
+
+    class Watcher(discord.Client):
+        async def on_message(self, message: discord.Message) -> None:
+            said.append(message.content)
+
+        async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+            seen.append(("add", str(event.emoji), event.user_id, event.member.id if event.member else None))
+
+        async def on_raw_reaction_remove(self, event: discord.RawReactionActionEvent) -> None:
+            seen.append(("remove", str(event.emoji), event.user_id, event.member.id if event.member else None))
+
+    with ClientThread(Watcher(intents=all_intents(), guild_ready_timeout=0.05), sandbox.token) as runner:
+        message = alice.say(chat, "react to me")
+        bob.react(message, "⭐")
+        bob.react(message, "⭐")  # once per person and emoji: no second event
+        alice.react(message, "🚫")
+        bob.unreact(message, "⭐")
+        sandbox.wait_until(lambda: len(seen) >= 3, what="the reaction events")
+        assert seen == [("add", "⭐", bob.id, bob.id), ("add", "🚫", alice.id, alice.id), ("remove", "⭐", bob.id, None)]
+        fetched = runner.call(runner.client.get_channel(chat.id).fetch_message(message.id))  # type: ignore[union-attr]
+        assert [(str(r.emoji), r.count) for r in fetched.reactions] == [("🚫", 1)]
+
+    seen.clear()
+    intents = all_intents()
+    intents.guild_reactions = False
+    with ClientThread(Watcher(intents=intents, guild_ready_timeout=0.05), sandbox.token):
+        bob.react(alice.say(chat, "and me"), "⭐")
+        alice.say(chat, "a message after the reaction")  # events arrive in order: this one comes after it
+        sandbox.wait_until(lambda: "a message after the reaction" in said, what="the message after the reaction")
+        assert seen == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -248,7 +249,9 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         try:
             delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
         except BreakoutError as exc:
-            await interaction.followup.send(for_discord(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            # The core words options the Slack way (format=html); on Discord they are picked as format:html.
+            text = re.sub(r"\bformat=(md|html|docx|pdf)\b", r"format:\1", str(exc))
+            await interaction.followup.send(for_discord(text), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         except Exception:
             log.exception("/summary by %s failed", interaction.user.id)
