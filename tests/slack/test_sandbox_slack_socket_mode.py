@@ -143,7 +143,7 @@ def test_dropped_connection_reconnects_and_keeps_delivering(sb: SlackSandbox, ne
     app.event("message")(lambda event: texts.append(event["text"]))
     socket_app(app)
     ada.post(channel, "before")
-    sb.wait_until(lambda: texts == ["before"])
+    sb.wait_until(lambda: texts == ["before"] and sb.events()[-1].acked.is_set())  # else it is redelivered
 
     assert sb.drop_socket_connections() == 1
     ada.post(channel, "during the outage")  # held (then redelivered) until the app is back
