@@ -1,6 +1,6 @@
 """How long a Discord breakout start takes on the sandbox, and how many requests it costs.
 
-    python -m bot.sandbox.discord.bench [--groups 4 13 25] [--voice] [--limits]
+    .venv/bin/python benchmarks/discord_fanout.py [--groups 4 13 25] [--voice] [--limits]
 
 Prints figures; asserts nothing (speed is measured here, not in the tests). ``--limits`` turns on
 Discord-like rate-limit buckets, shrunk 10x in time, to see how much waiting they add.
@@ -19,8 +19,8 @@ from bot.adapters.discord.client import REQUIRED_PERMISSIONS
 from bot.adapters.discord.runner import build
 from bot.config import Settings, default_prompts_dir
 
-from .runner import ClientThread
-from .server import DiscordSandbox
+from bot.sandbox.discord.runner import ClientThread
+from bot.sandbox.discord.server import DiscordSandbox
 
 PLAN = """
 title: Bench
