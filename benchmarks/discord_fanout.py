@@ -69,7 +69,7 @@ def one(groups: int, *, voice: bool, limits: bool) -> tuple[float, int, collecti
         finally:
             thread.stop()
             runtime.app.shutdown()
-            from .pointing import point_discord_py_at
+            from bot.sandbox.discord.pointing import point_discord_py_at
 
             point_discord_py_at(*previous)
             shutil.rmtree(tmp, ignore_errors=True)
