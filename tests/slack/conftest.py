@@ -10,6 +10,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import yaml
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -146,6 +147,9 @@ class SlackCall:
     def __init__(self, sb: SlackSandbox, tmp_path: Path, *, mode: str = "socket", time_scale: float = 1.0,
                  people: int = 9, extra: dict[str, str] | None = None) -> None:
         self.sb, self.mode = sb, mode
+        # The workspace sends the bot exactly the events its manifest subscribes to.
+        manifest = yaml.safe_load((REPO / "deploy" / "slack-manifest.yaml").read_text(encoding="utf-8"))
+        sb.subscriptions = set(manifest["settings"]["event_subscriptions"]["bot_events"])
         self.fiona = sb.add_user("Fiona Mensah", display_name="Fiona", is_admin=True)
         self.olu = sb.add_user("Olu Adeyemi", display_name="Olu")
         self.people = [sb.add_user(name_of(i), display_name=name_of(i).split()[0]) for i in range(people)]

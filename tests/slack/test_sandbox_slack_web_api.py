@@ -223,3 +223,15 @@ def test_connection_error_retry(sb: SlackSandbox) -> None:
     with pytest.raises(Exception) as raised:
         client.auth_test()
     assert "Connection refused" in str(raised.value) or "URLError" in type(raised.value).__name__
+
+
+def test_only_subscribed_events_are_delivered(sb: SlackSandbox) -> None:
+    ada = sb.add_user("Ada Lovelace")
+    public = sb.add_channel("general", [ada])
+    private = sb.add_channel("secret", [ada], is_private=True)
+    outside = sb.add_channel("random", [ada], bot_member=False)
+    sb.subscriptions = {"message.channels"}
+    ada.post(public, "seen")
+    ada.post(private, "not subscribed")
+    ada.post(outside, "the bot is not here")
+    assert [d.payload["event"]["text"] for d in sb.events()] == ["seen"]

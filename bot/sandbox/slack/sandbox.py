@@ -174,6 +174,7 @@ class SlackSandbox:
         retry_delay: float = 0.0,
         connect_wait: float = 30.0,
         request_url: str | None = None,
+        subscriptions: Iterable[str] | None = None,
         team_id: str = "T0SANDBOX",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -187,6 +188,8 @@ class SlackSandbox:
         self.retry_delay = retry_delay
         self.connect_wait = connect_wait
         self.request_url = request_url
+        #: The app's bot_events (as in its manifest: "message.channels", ...); None delivers every event.
+        self.subscriptions: set[str] | None = set(subscriptions) if subscriptions is not None else None
         self.clock = clock
         self.faults = Faults()
         self.socket_mode = SocketModeGateway(self)
@@ -653,9 +656,11 @@ class SlackSandbox:
         return d
 
     def _emit_event(self, item: tuple[dict[str, Any], Channel], *, tamper: str | None = None) -> Delivery | None:
-        """Deliver an event to the bot if it could see it (it is in the channel)."""
+        """Deliver an event if the app subscribed to it and could see it (the bot is in the channel)."""
         event, channel = item
         if self.workspace.bot.id not in channel.members:
+            return None
+        if self.subscriptions is not None and subscription_of(event, channel) not in self.subscriptions:
             return None
         return self._deliver(EVENTS_API, self.event_payload(event), tamper=tamper)
 
@@ -772,6 +777,13 @@ class SlackSandbox:
                 c, ts, self.workspace.bot, text=body.get("text"), blocks=body.get("blocks")
             )
             self._emit_event((web_api.changed_event(self.workspace.ids.ts(), c, msg, previous), c))
+
+
+def subscription_of(event: dict[str, Any], channel: Channel) -> str:
+    """The Events API subscription that brings this event: message.channels / .groups / .im, or its type."""
+    if event.get("type") == "message":
+        return {"channel": "message.channels", "group": "message.groups", "im": "message.im"}[channel.channel_type]
+    return str(event.get("type"))
 
 
 def _user_id(ref: Any) -> str:
