@@ -395,8 +395,11 @@ class Lifecycle:
             if breakout is None or breakout.state != "running":
                 return
             current, rnd, last = breakout.question_index, breakout.round, len(breakout.plan["questions"]) - 1
+            ends_at = breakout.question_ends_at
         if step.kind is StepKind.WARN:
-            if step.question == current and step.round == rnd:
+            # A warning that fell due while the bot was down is stale once its question's time is up.
+            in_time = ends_at is not None and self.core.now() < ends_at
+            if step.question == current and step.round == rnd and in_time:
                 self._warn(breakout_id, step)
         elif step.kind is StepKind.OPEN:
             assert step.question is not None

@@ -134,8 +134,8 @@ def test_a_restart_mid_breakout_fires_the_remaining_steps_once_each(database_url
         wait_until(lambda: all(call.posts_in(g, "close") for g in groups), timeout=20, what="the close after restart")
         for g in groups:
             kinds = [m.kind for m in call.posts_in(g)]
-            assert kinds.count("question") == 2 and kinds.count("close") == 1 and kinds.count("welcome") == 1, kinds
-            assert kinds.count("warning") == 2, kinds
+            # Question 1's warning fell due while down and its question's time is up: not posted late.
+            assert kinds == ["welcome", "question", "question", "warning", "close"], kinds
     finally:
         call.close()
 
