@@ -107,12 +107,30 @@ def forget_person(session: Session, person: Person) -> dict[str, int]:
     SQLite without foreign keys would still forget them.
     """
     counts = {}
+    _forget_replies_quoting(session, person)
     for model in (Quote, ChatEntry, ConsentRecord, Membership):
         result = session.execute(delete(model).where(model.person_id == person.id))
         counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
     session.delete(person)
     counts["people"] = 1
     return counts
+
+
+def _forget_replies_quoting(session: Session, person: Person) -> None:
+    """Others' chat replies keep a snippet of the message they answer ('Replying to "..."'): when
+    that message is this person's, the snippet is their words, so it goes too."""
+    own = list(session.scalars(select(ChatEntry).where(ChatEntry.person_id == person.id)))
+    if not own:
+        return
+    texts = [e.text for e in own]
+    breakouts = {e.breakout_id for e in own}
+    replies = session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts),
+                                                      ChatEntry.person_id != person.id,
+                                                      ChatEntry.reply_to.is_not(None)))
+    for reply in replies:
+        snippet = (reply.reply_to or "").strip().strip('"\u201c\u201d').rstrip("\u2026.").strip()
+        if snippet and any(snippet in text for text in texts):
+            reply.reply_to = None
 
 
 def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:

@@ -85,3 +85,16 @@ def test_brackets_go_before_initials_are_made(call):
     assert [c.label for c in call.app.summaries.build(breakout).chat] == ["AR"]
     chat.record_naming(breakout, name="Ana Ruiz (she/her)", level=Level.FULL_NAME, recorded_by="test")
     assert [c.label for c in call.app.summaries.build(breakout).chat] == ["Ana Ruiz"]
+
+
+def test_forgetting_someone_removes_their_words_quoted_in_others_replies(call):
+    breakout = call.status().breakout_id
+    chat = call.app.chat
+    text = CHAT + ("18:02:00 From Matthew Okafor to Everyone:\n\tReplying to \"Hello everyone, joining from...\"\n\n"
+                   "\tWelcome Mira!\n")
+    chat.import_into(breakout, text, filename="chat.txt", imported_by="test")
+    reply = next(m for m in chat.messages(breakout) if m.text == "Welcome Mira!")
+    assert reply.reply_to and reply.reply_to.startswith("Hello everyone")
+    chat.forget_author(breakout, name="Mira Okafor")
+    reply = next(m for m in chat.messages(breakout) if m.text == "Welcome Mira!")
+    assert reply.reply_to is None
