@@ -32,7 +32,17 @@ def test_manifest_matches_the_bot(manifest: dict) -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # Every Web API method the adapter calls needs one of these.
     assert {"commands", "chat:write", "channels:read", "channels:manage", "channels:join", "channels:history",
-            "groups:history", "users:read", "usergroups:read", "files:write", "im:write"} <= scopes
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"message.channels", "message.groups"}
+            "groups:history", "users:read", "usergroups:read", "files:write", "im:write", "files:read",
+            "reactions:read"} <= scopes
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "message.channels", "message.groups", "reaction_added", "reaction_removed"}
+    # The message shortcuts are the ones the adapter listens for.
+    from bot.adapters.slack import blocks
+
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert set(shortcuts) == {blocks.TAKE_OUT_SHORTCUT, blocks.PUT_BACK_SHORTCUT}
+    assert all(s["type"] == "message" for s in shortcuts.values())
+    # Organisers share the call's chat file in the bot's direct messages: the Messages tab takes input.
+    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True

@@ -6,7 +6,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.slack import SlackError, SlackSandbox
 
 
 def error_of(call) -> str:
@@ -236,3 +236,57 @@ def test_only_subscribed_events_are_delivered(sb: SlackSandbox) -> None:
     ada.post(private, "not subscribed")
     ada.post(outside, "the bot is not here")
     assert [d.payload["event"]["text"] for d in sb.events()] == ["seen"]
+
+
+def test_files_people_share_listing_and_download(sb: SlackSandbox, client: WebClient) -> None:
+    import urllib.request
+
+    ada, bob = sb.add_user("Ada Lovelace"), sb.add_user("Bob Marley")
+    channel = sb.add_channel("general", [ada, bob])
+    hidden = sb.add_channel("elsewhere", [ada], bot_member=False)
+    older = ada.share_file(channel, "older.txt", "first")
+    newer = ada.share_file(sb.dm(ada), "chat.txt", b"18:00:05 From A to Everyone:\n\thi\n")
+    ada.share_file(hidden, "secret.txt", "the bot is not in this channel")
+    bob.share_file(channel, "bobs.txt", "not Ada's")
+    assert [m.get("subtype") for m in sb.messages(channel) if m.get("files")] == ["file_share", "file_share"]
+
+    listed = client.files_list(user=ada.id)
+    assert [f["name"] for f in listed["files"]] == ["chat.txt", "older.txt"]  # newest first; only what the bot sees
+    assert listed["paging"]["total"] == 2
+    assert [f["id"] for f in client.files_list(user=ada.id, channel=channel.id)["files"]] == [older.id]
+    in_dm = client.files_list(user=ada.id, channel=sb.dm(ada).id)["files"]
+    assert [f["id"] for f in in_dm] == [newer.id] and in_dm[0]["ims"] == [sb.dm(ada).id]
+    info = client.files_info(file=newer.id)["file"]
+    assert info["size"] == newer.length and info["user"] == ada.id and info["mimetype"] == "text/plain"
+    assert error_of(lambda: client.files_info(file="F404")) == "file_not_found"
+    assert error_of(lambda: client.files_list(types="nonsense")) == "unknown_type"
+
+    url = info["url_private_download"]
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {sb.bot_token}"})) as r:
+        assert r.read() == b"18:00:05 From A to Everyone:\n\thi\n"
+    with urllib.request.urlopen(url) as r:  # no token: Slack's sign-in page, not the file
+        assert r.headers["Content-Type"].startswith("text/html") and b"Sign in" in r.read()
+    assert [(d["file"], d["authorized"]) for d in sb.downloads] == [(newer.id, True), (newer.id, False)]
+
+
+def test_reactions_are_real_shaped_events(sb: SlackSandbox) -> None:
+    ada, bob = sb.add_user("Ada Lovelace"), sb.add_user("Bob Marley")
+    channel = sb.add_channel("general", [ada, bob])
+    sb.subscriptions = {"reaction_added", "reaction_removed"}  # events are only recorded, no app listens
+    sb.ack_timeout, sb.max_retries = 0.05, 0
+    ts = ada.post(channel, "react to me")
+    bob.react(channel, ts, "star")
+    ada.react(channel, ts, ":star:")
+    assert sb.messages(channel)[-1]["reactions"] == [{"name": "star", "users": [bob.id, ada.id], "count": 2}]
+    with pytest.raises(SlackError) as twice:
+        bob.react(channel, ts, "star")
+    assert twice.value.code == "already_reacted"
+    bob.unreact(channel, ts, "star")
+    ada.unreact(channel, ts, "star")
+    assert "reactions" not in sb.messages(channel)[-1]
+    with pytest.raises(SlackError):
+        ada.unreact(channel, ts, "star")
+    events = [d.payload["event"] for d in sb.events()]
+    assert [e["type"] for e in events] == ["reaction_added", "reaction_added", "reaction_removed", "reaction_removed"]
+    assert events[0] == {"type": "reaction_added", "user": bob.id, "reaction": "star", "item_user": ada.id,
+                         "item": {"type": "message", "channel": channel.id, "ts": ts}, "event_ts": events[0]["event_ts"]}

@@ -26,6 +26,9 @@ from .mrkdwn import (
 
 Block = dict[str, Any]
 CONSENT_ACTION_PREFIX = "consent_"
+#: The message shortcuts' callback ids (deploy/slack-manifest.yaml names them the same).
+TAKE_OUT_SHORTCUT = "leave_out_of_write_up"
+PUT_BACK_SHORTCUT = "put_back_in_write_up"
 
 
 def header(text: str) -> Block:
@@ -126,6 +129,14 @@ def summary_blocks(summary: Summary) -> list[Block]:
         for q in summary.questions:
             blocks.append({"type": "divider"})
             quotes_block(f"{q.number}. {q.text}", q.quotes, "No quotes for this question.", False)
+    if summary.hellos:
+        blocks.append({"type": "divider"})
+        blocks.extend(sections("*Joining from across the world*\n"
+                               + "\n".join(f">{escape(h.text)}".replace("\n", "\n>") for h in summary.hellos)))
+    if summary.chat:
+        blocks.append({"type": "divider"})
+        blocks.extend(sections("*From the chat*\n\n" + "\n\n".join(
+            f"*{escape(line.label)}:* {escape(line.text)}" for line in summary.chat)))
     if summary.resources:
         blocks.append({"type": "divider"})
         lines = []

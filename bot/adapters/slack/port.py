@@ -43,6 +43,9 @@ REASONS = {
     "user_is_restricted": "a guest account cannot be invited to this channel",
 }
 
+FILE_KINDS = {"md": "a Markdown file", "html": "a web page (open it in a browser; print it to PDF)",
+              "docx": "a Word document", "pdf": "a PDF"}
+
 
 def reason(exc: Exception) -> str:
     """A facilitator-readable sentence for a Web API failure."""
@@ -188,8 +191,9 @@ class SlackChat:
     def send_file(self, *, user_id: str, filename: str, content: bytes, title: str,
                   channel_id: str | None = None) -> None:
         """Upload into the person's DM with the bot, so only they get it."""
+        kind = FILE_KINDS.get(filename.rsplit(".", 1)[-1].lower(), "a file")
         try:
             self.client.files_upload_v2(channel=self.dm(user_id), content=content, filename=filename, title=title,
-                                        initial_comment=bk.escape(f"{title}, as a Markdown file."))
+                                        initial_comment=bk.escape(f"{title}, as {kind}."))
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(reason(exc)) from exc

@@ -109,7 +109,7 @@ class CommandResult:
 
 
 class SimUser:
-    """A simulated person: types commands, posts, replies, edits, deletes, clicks."""
+    """A simulated person: types commands, posts, replies, edits, deletes, clicks, shares files, reacts."""
 
     def __init__(self, sb: SlackSandbox, user: User) -> None:
         self.sb = sb
@@ -151,6 +151,17 @@ class SimUser:
 
     def join(self, channel: Any) -> None:
         self.sb.join(self, channel)
+
+    def share_file(self, channel: Any, filename: str, content: bytes | str, **kwargs: Any) -> UploadedFile:
+        """Upload a file into a channel (or this person's DM with the bot: ``channel=sb.dm(person)``)."""
+        return self.sb.share_file(self, channel, filename, content, **kwargs)
+
+    def react(self, channel: Any, ts: str, name: str) -> Delivery | None:
+        """Add a reaction (Slack's name without colons: "star", "no_entry_sign") to a message."""
+        return self.sb.react(self, channel, ts, name, added=True)
+
+    def unreact(self, channel: Any, ts: str, name: str) -> Delivery | None:
+        return self.sb.react(self, channel, ts, name, added=False)
 
     def ephemerals(self, channel: Any = None) -> list[dict[str, Any]]:
         return self.sb.ephemerals(self, channel)
@@ -196,6 +207,8 @@ class SlackSandbox:
         self.http = HttpGateway(self)
         self.deliveries: list[Delivery] = []
         self.responses: list[ResponsePost] = []
+        #: Every fetch of a url_private(_download): {"file": id, "authorized": bool, "at": monotonic}.
+        self.downloads: list[dict[str, Any]] = []
         self._calls: list[web_api.ApiCall] = []
         self._calls_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
@@ -240,6 +253,8 @@ class SlackSandbox:
         app[web_api.SANDBOX] = self
         app.router.add_route("*", "/api/{method}", web_api.handle)
         app.router.add_post("/upload/{file_id}", web_api.handle_upload)
+        app.router.add_get("/files-pri/{key}/download/{name}", web_api.handle_download)
+        app.router.add_get("/files-pri/{key}/{name}", web_api.handle_download)
         app.router.add_get("/link/", self.socket_mode.handle)
         app.router.add_post("/response/{token}", self._handle_response_url)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -429,6 +444,47 @@ class SlackSandbox:
         if msg is not None:
             self._emit_event(({**msg, "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}, c))
 
+    def dm(self, user: Any) -> Channel:
+        """A person's direct conversation with the bot (the app's Messages tab)."""
+        return self.workspace.dm_channel(_user_id(user))
+
+    def share_file(
+        self, user: Any, channel: Any, filename: str, content: bytes | str, *, title: str | None = None,
+        mimetype: str = "text/plain", filetype: str = "text", text: str = "",
+    ) -> UploadedFile:
+        """A person shares a file: a `message` with `files` (subtype file_share) and a `file_shared` event,
+        each delivered if the app subscribed to it."""
+        u = self.workspace.user(_user_id(user))
+        c = self.channel(channel)
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        with self.workspace.lock:
+            f, msg = self.workspace.share_file(c, u, filename=filename, content=data, title=title, mimetype=mimetype,
+                                               filetype=filetype, text=text)
+            msg["files"] = [web_api.file_object(self, f)]
+            event = {**json.loads(json.dumps(msg)), "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}
+        self._emit_event((event, c))
+        self._emit_event(({"type": "file_shared", "channel_id": c.id, "file_id": f.id, "user_id": u.id,
+                           "file": {"id": f.id}, "event_ts": msg["ts"]}, c))
+        return f
+
+    def react(self, user: Any, channel: Any, ts: str, name: str, *, added: bool = True) -> Delivery | None:
+        """A person adds (or removes) a reaction: `reaction_added` / `reaction_removed`, shaped as Slack's."""
+        u = self.workspace.user(_user_id(user))
+        c = self.channel(channel)
+        with self.workspace.lock:
+            if u.id not in c.members:
+                raise SlackError("not_in_channel")
+            msg = self.workspace.react(c, ts, u, name.strip(":"), added=added)
+            event = {
+                "type": "reaction_added" if added else "reaction_removed",
+                "user": u.id,
+                "reaction": name.strip(":"),
+                "item_user": msg.get("user"),
+                "item": {"type": "message", "channel": c.id, "ts": ts},
+                "event_ts": self.workspace.ids.ts(),
+            }
+        return self._emit_event((event, c))
+
     def click(self, user: Any, channel: Any, message_ts: str, action_id: str, value: str | None = None) -> Delivery:
         """Press a button in a message (or an ephemeral message this person sees)."""
         u = self.workspace.user(_user_id(user))
@@ -617,8 +673,10 @@ class SlackSandbox:
                 if (uid is None or e["user"] == uid) and (cid is None or e["channel"] == cid)
             ]
 
-    def files(self, *, user: Any = None, channel: Any = None) -> list[UploadedFile]:
-        """Completed uploads shared to a channel, or to a person's DM with the bot."""
+    def files(self, *, user: Any = None, channel: Any = None, shared_by: Any = None) -> list[UploadedFile]:
+        """Completed uploads by the bot shared to a channel, or to a person's DM with the bot; with
+        `shared_by`, the files that person shared instead."""
+        owner = _user_id(shared_by) if shared_by is not None else None
         with self.workspace.lock:
             targets: set[str] | None = None
             if user is not None:
@@ -628,7 +686,7 @@ class SlackSandbox:
             return [
                 f
                 for f in self.workspace.files.values()
-                if f.completed and (targets is None or targets & set(f.channels))
+                if f.completed and (targets is None or targets & set(f.channels)) and f.user == owner
             ]
 
     def wait_until(

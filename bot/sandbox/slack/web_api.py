@@ -559,14 +559,131 @@ def files_complete_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
             thread_ts=args.get("thread_ts") or None,
             allow_empty=True,
         )
-        msg["files"] = [_file_api(f) for f in done]
+        msg["files"] = [_file_api(f, ctx.sb) for f in done]
         msg["upload"] = True
         _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
-    return {"files": [_file_api(f) for f in done]}
+    return {"files": [_file_api(f, ctx.sb) for f in done]}
 
 
-def _file_api(f: Any) -> dict[str, Any]:
-    return {"id": f.id, "name": f.filename, "title": f.title, "size": f.length, "channels": list(f.channels)}
+def _file_api(f: Any, sb: SlackSandbox | None = None) -> dict[str, Any]:
+    return file_object(sb, f) if sb is not None else {
+        "id": f.id, "name": f.filename, "title": f.title, "size": f.length, "channels": list(f.channels)}
+
+
+def file_object(sb: SlackSandbox, f: Any) -> dict[str, Any]:
+    """A file as files.list / files.info / a message's `files` show it (the fields the bot may read)."""
+    ws = sb.workspace
+    owner = f.user or ws.bot.id
+    key = f"{ws.team_id}-{f.id}"
+    where = [ws.channels[c] for c in f.channels if c in ws.channels]
+    return {
+        "id": f.id,
+        "created": f.created,
+        "timestamp": f.created,
+        "name": f.filename,
+        "title": f.title or f.filename,
+        "mimetype": f.mimetype,
+        "filetype": f.filetype,
+        "pretty_type": {"text": "Plain Text"}.get(f.filetype, f.filetype.upper()),
+        "user": owner,
+        "user_team": ws.team_id,
+        "editable": f.filetype == "text",
+        "size": f.length,
+        "mode": "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": any(not c.is_private and not c.is_im for c in where),
+        "public_url_shared": False,
+        "display_as_bot": False,
+        "username": "",
+        "url_private": f"{sb.base_url}files-pri/{key}/{f.filename}",
+        "url_private_download": f"{sb.base_url}files-pri/{key}/download/{f.filename}",
+        "permalink": f"https://{ws.team_domain}.slack.com/files/{owner}/{f.id}/{f.filename}",
+        "channels": [c.id for c in where if not c.is_private and not c.is_im],
+        "groups": [c.id for c in where if c.is_private],
+        "ims": [c.id for c in where if c.is_im],
+        "comments_count": 0,
+        "has_rich_preview": False,
+        "file_access": "visible",
+    }
+
+
+def _visible(ctx: CallContext, f: Any) -> bool:
+    """The bot sees a file shared in a conversation it is in (and its own uploads)."""
+    if not f.completed:
+        return False
+    if f.user is None:
+        return True
+    return any(ctx.caller.id in ctx.ws.channels[c].members for c in f.channels if c in ctx.ws.channels)
+
+
+@method("files.list")
+def files_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Newest first, filtered by user / channel / ts_from / ts_to / types; classic count+page paging."""
+    user = args.get("user") or None
+    channel = args.get("channel") or None
+    if user:
+        ctx.ws.user(str(user))
+    if channel:
+        ctx.ws.channel(str(channel), viewer=ctx.caller.id)
+    types = set(_list_arg(args.get("types") or "all"))
+    known = {"all", "spaces", "snippets", "images", "gdocs", "zips", "pdfs"}
+    if not types <= known:
+        raise SlackError("unknown_type")
+    try:
+        ts_from = float(args.get("ts_from") or 0)
+        ts_to = float(args.get("ts_to") or "inf")
+        count = max(1, min(int(args.get("count") or 100), 1000))
+        page = max(1, int(args.get("page") or 1))
+    except ValueError:
+        raise SlackError("invalid_arguments") from None
+    kinds = {"images": "image/", "pdfs": "application/pdf", "zips": "application/zip"}
+    found = []
+    for f in ctx.ws.files.values():
+        if not _visible(ctx, f) or (user and (f.user or ctx.ws.bot.id) != user):
+            continue
+        if channel and str(channel) not in f.channels:
+            continue
+        if not ts_from <= f.created <= ts_to:
+            continue
+        if "all" not in types and not any(f.mimetype.startswith(kinds.get(t, "\0")) for t in types):
+            continue
+        found.append(f)
+    found.sort(key=lambda f: (f.created, f.id), reverse=True)
+    total = len(found)
+    pages = max(1, -(-total // count))
+    chunk = found[(page - 1) * count : page * count]
+    return {"files": [file_object(ctx.sb, f) for f in chunk],
+            "paging": {"count": count, "total": total, "page": page, "pages": pages}}
+
+
+@method("files.info")
+def files_info(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    f = ctx.ws.files.get(_required(args, "file"))
+    if f is None or not _visible(ctx, f):
+        raise SlackError("file_not_found")
+    return {"file": file_object(ctx.sb, f), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+
+LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+
+
+async def handle_download(request: web.Request) -> web.Response:
+    """url_private(_download): the bytes with the bot token in `Authorization: Bearer`; without it, what
+    Slack gives a browser that is not signed in (a login page, HTTP 200)."""
+    sb: SlackSandbox = request.app[SANDBOX]
+    team, _, fid = request.match_info["key"].partition("-")
+    auth = request.headers.get("Authorization", "")
+    authorized = auth.lower().startswith("bearer ") and auth[7:].strip() == sb.bot_token
+    with sb.workspace.lock:
+        f = sb.workspace.files.get(fid)
+        sb.downloads.append({"file": fid, "authorized": authorized, "at": time.monotonic()})
+    if f is None or team != sb.workspace.team_id or f.filename != request.match_info["name"]:
+        return web.Response(status=404, text="file_not_found")
+    if not authorized:
+        return web.Response(text=LOGIN_PAGE, content_type="text/html")
+    return web.Response(body=f.content or b"", content_type=f.mimetype.split(";")[0],
+                        headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
 
 
 async def handle_upload(request: web.Request) -> web.Response:

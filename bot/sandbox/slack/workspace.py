@@ -155,6 +155,11 @@ class UploadedFile:
     channels: list[str] = field(default_factory=list)
     initial_comment: str | None = None
     thread_ts: str | None = None
+    #: Who shared it: a simulated person's id; None for the bot's own uploads.
+    user: str | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    mimetype: str = "text/plain"
+    filetype: str = "text"
 
     @property
     def text(self) -> str:
@@ -419,6 +424,50 @@ class Workspace:
                 raise SlackError("cant_delete_message")
             channel.messages.remove(msg)
             channel.deleted.append(msg)
+            return msg
+
+    def share_file(
+        self, channel: Channel, author: User, *, filename: str, content: bytes, title: str | None = None,
+        mimetype: str = "text/plain", filetype: str = "text", text: str = "",
+    ) -> tuple[UploadedFile, dict[str, Any]]:
+        """A person uploads a file into a channel: the file, and the message that carries it."""
+        with self.lock:
+            if author.id not in channel.members:
+                raise SlackError("not_in_channel")
+            fid = self.ids.new("F")
+            f = UploadedFile(id=fid, filename=filename, length=len(content), title=title or filename, content=content,
+                             completed=True, channels=[channel.id], user=author.id, mimetype=mimetype,
+                             filetype=filetype)
+            # A message carrying a file: Slack's clients send it as an ordinary message with `files`.
+            msg = self.new_message(channel, author, text=text, blocks=None, allow_empty=True)
+            msg["upload"] = True
+            msg["display_as_bot"] = False
+            msg["subtype"] = "file_share"
+            self.files[fid] = f
+            return f, msg
+
+    def react(self, channel: Channel, ts: str, user: User, name: str, *, added: bool) -> dict[str, Any]:
+        """Add (or take back) one person's reaction on a message; Slack's errors for doing it twice."""
+        with self.lock:
+            msg = self.message(channel, ts)
+            reactions: list[dict[str, Any]] = msg.setdefault("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if added:
+                if entry is not None and user.id in entry["users"]:
+                    raise SlackError("already_reacted")
+                if entry is None:
+                    entry = {"name": name, "users": [], "count": 0}
+                    reactions.append(entry)
+                entry["users"].append(user.id)
+            else:
+                if entry is None or user.id not in entry["users"]:
+                    raise SlackError("no_reaction")
+                entry["users"].remove(user.id)
+            entry["count"] = len(entry["users"])
+            if not entry["users"]:
+                reactions.remove(entry)
+            if not reactions:
+                msg.pop("reactions")
             return msg
 
     def add_ephemeral(

@@ -25,9 +25,11 @@ from bot.services.commands import (
     parse_summary,
 )
 from bot.services.errors import BreakoutError, NotFound
+from bot.services.lifecycle import require_organiser
 from bot.services.port import ChatError
 
 from .. import blocks as bk
+from .. import files
 from ..port import reason
 from ..services import SlackServices
 
@@ -180,14 +182,15 @@ def register(app: App, s: SlackServices) -> None:
         messages: list[tuple[str, list[dict[str, Any]]]] = []
 
         def work() -> str:
-            if parsed.action == "import":
-                return "Importing a chat file works from the command line: breakout-bot summary --help."
             actor = s.actor(command.get("team_id"), user_id)
+            if parsed.action == "import":
+                return _import_chat(s, actor, user_id=user_id, channel_id=channel_id, breakout_id=parsed.breakout_id)
             delivery = s.core.summary_for(actor, parsed, channel_id=channel_id)
-            filename, content, note = _summary_file(s, delivery, parsed.format)
+            filename = delivery.filename
             messages.extend(bk.summary_messages(delivery.summary))
             try:
-                s.chat.send_file(user_id=user_id, filename=filename, content=content, title=delivery.summary.title)
+                s.chat.send_file(user_id=user_id, filename=filename, content=delivery.content,
+                                 title=delivery.summary.title)
             except ChatError as exc:  # the summary is still shown; say why the file is missing
                 log.warning("sending %s to %s failed: %s", filename, user_id, exc)
                 if len(messages) > MAX_SUMMARY_MESSAGES:
@@ -196,8 +199,8 @@ def register(app: App, s: SlackServices) -> None:
                 return f"I could not send you the summary as a file: {exc}"
             if len(messages) > MAX_SUMMARY_MESSAGES:
                 messages.clear()
-                return f"The summary is long, so it is only in the file I just sent you ({filename}).{note}"
-            return f"I also sent you the summary as a file ({filename}) in our direct messages.{note}"
+                return f"The summary is long, so it is only in the file I just sent you ({filename})."
+            return f"I also sent you the summary as a file ({filename}) in our direct messages."
 
         text = _answer(work, s)
         if not messages:
@@ -210,20 +213,26 @@ def register(app: App, s: SlackServices) -> None:
     app.command("/summary")(ack=ack_summary, lazy=[run_summary])
 
 
-def _summary_file(s: SlackServices, delivery: Any, fmt: str) -> tuple[str, bytes, str]:
-    """(filename, bytes, a note for the reply) in the format asked for; Markdown by default."""
-    templates = s.core.settings.prompts_dir / "templates"
-    stem = delivery.filename.rsplit(".", 1)[0]
-    if fmt == "html":
-        from bot.render.html import render_html
-
-        return f"{stem}.html", render_html(delivery.summary, templates=templates).encode("utf-8"), ""
-    if fmt == "docx":
-        from bot.render.docx import render_docx
-
-        return f"{stem}.docx", render_docx(delivery.summary, templates=templates), ""
-    note = " (PDF is not available from Slack; here is Markdown.)" if fmt == "pdf" else ""
-    return delivery.filename, delivery.markdown.encode("utf-8"), note
+def _import_chat(s: SlackServices, actor: Any, *, user_id: str, channel_id: str, breakout_id: int | None) -> str:
+    """``/summary import``: the organiser's newest file shared here, size checked before it is fetched;
+    the core reads all of it before storing any of it, so a bad file leaves nothing behind."""
+    require_organiser(actor, "import the call's chat")
+    try:
+        shared = files.newest_file(s.chat.client, user_id=user_id, channel_id=channel_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("channel_not_found", "not_in_channel"):
+            return f"I can't see the files in this channel. {files.SHARE_HOW}"
+        raise
+    if shared is None:
+        return f"I can't find a file you shared here. {files.SHARE_HOW}"
+    limit = s.core.chat.max_bytes
+    if shared.size > limit:
+        return (f"{shared.name}: the file is {files.size_text(shared.size)}, larger than the "
+                f"{files.size_text(limit)} limit for a chat export. Nothing was imported.")
+    data = files.download(s.chat.client, shared, max_bytes=limit)
+    imported = s.core.chat.import_chat(actor, data=data, filename=shared.name, breakout_id=breakout_id,
+                                       channel_id=channel_id)
+    return imported.describe() + " /summary now includes the chat."
 
 
 __all__ = ["SUMMARY_USAGE", "register"]

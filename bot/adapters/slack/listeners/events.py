@@ -1,4 +1,4 @@
-"""Message events in the group channels become quotes.
+"""Message events in the group channels become quotes; ⭐ and 🚫 reactions curate them.
 
 The app runs with ``process_before_response``: bolt acknowledges an event only when this listener
 returns, which is after the core has committed the quote. If anything fails the event is not
@@ -21,10 +21,13 @@ from typing import Any
 from slack_bolt import App
 
 from bot.services.capture import IGNORED_SUBTYPES, Captured
+from bot.services.curation import STAR, TAKE_OUT
 
 from ..services import SlackServices, time_of, workspace_of
 
 log = logging.getLogger(__name__)
+#: The reactions that mean something here (Slack's names): the rest are ignored without a lookup.
+CURATING = STAR | TAKE_OUT
 
 
 class Tombstones:
@@ -98,6 +101,29 @@ def register(app: App, s: SlackServices) -> None:
             return
         post(workspace, channel_id, event, subtype)
 
+    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """⭐ from a facilitator or organiser marks a quote as a highlight; 🚫 from its author takes it out of
+        the write-up; taking the reaction back undoes either. Other reactions cost nothing (no lookup, no
+        database). What it did is said to the person privately; a reaction that does not apply is ignored."""
+        name = str(event.get("reaction") or "").split("::", 1)[0]  # "star::skin-tone-2" is still a star
+        item = event.get("item") or {}
+        user_id = event.get("user")
+        if name not in CURATING or item.get("type") != "message" or not user_id or not item.get("ts"):
+            return
+        if user_id == s.chat.bot_user_id:
+            return
+        channel_id = str(item.get("channel") or "")
+        actor = s.actor(body.get("team_id"), user_id)
+        if actor.person.is_bot:
+            return
+        reply = s.core.curation.reaction(actor, channel_id=channel_id, message_id=str(item["ts"]), emoji=name,
+                                         added=event.get("type") == "reaction_added")
+        if reply:
+            s.workers.submit(_tell, s, user_id, channel_id, reply)  # privately, after the ack
+
+    app.event("reaction_added")(on_reaction)
+    app.event("reaction_removed")(on_reaction)
+
     @app.event("member_joined_channel")
     def on_join() -> None:
         """Joins need nothing from the bot (it invited them); acknowledged so Slack does not retry."""
@@ -109,3 +135,10 @@ def _ask_consent(s: SlackServices, user_id: str, channel_id: str, breakout_id: i
                     consent_options=s.core.messages.consent_options(), breakout_id=breakout_id)
     except Exception:
         log.warning("could not ask %s how to be named", user_id, exc_info=True)
+
+
+def _tell(s: SlackServices, user_id: str, channel_id: str, text: str) -> None:
+    try:
+        s.chat.tell(user_id=user_id, channel_id=channel_id, text=text)
+    except Exception:
+        log.info("could not tell %s what their reaction did", user_id, exc_info=True)
