@@ -25,7 +25,8 @@ BREAKOUT_USAGE = f"""Usage: /breakout <subcommand>
   forget-me                   delete everything stored about you
   help                        this message"""
 
-SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|html|docx] [highlights]
+SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|html|docx|pdf] [highlights]
+       /summary import [BREAKOUT]     import the call's Zoom chat (share the file with the bot first)
   BREAKOUT is the breakout's number (from /breakout status); without it, the latest one here."""
 
 ACTIONS = {"start", "status", "next", "skip", "extend", "broadcast", "pause", "resume", "stop", "end",
@@ -155,7 +156,7 @@ def parse_summary(text: str) -> SummaryCommand:
             by = value
         elif eq and key == "format":
             if value not in ("md", "markdown", "html", "docx", "pdf"):
-                raise BadArguments(f"format={value}: use md, html or docx.\n\n{SUMMARY_USAGE}")
+                raise BadArguments(f"format={value}: use md, html, docx or pdf.\n\n{SUMMARY_USAGE}")
             fmt = "md" if value == "markdown" else value
         elif not eq and key.lstrip("#").isdigit():
             breakout_id = int(key.lstrip("#"))
