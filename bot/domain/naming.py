@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from bot.domain.consent import Level
 
 ANOTHER = "another participant"
+# One-word names that are also everyday words: only their capitalised form counts as a name.
+COMMON_WORDS = frozenset("""
+will may hope faith grace mark bill rose joy april june summer dawn eve max amber ray sky art guy pat sue
+rob don jack frank grant lily ivy violet holly hunter carter mason page bob dean drew gene bud rich sandy
+penny ruby crystal pearl robin jay chase miles lane chance wade reed cole nick bell hall hill wood king
+young long brown green white black gray grey moore little rice day price star ash bay brook glen heath
+hart fox cook baker smith taylor walker wells banks mills ford lee case cash story best love care kind
+""".split())
 TITLES = {"dr", "dr.", "prof", "prof.", "professor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "sir", "dame"}
 BRACKETS = re.compile(r"\s*[\(\[][^)\]]*[\)\]]")
 
@@ -27,6 +35,7 @@ class Identity:
     first_name: str | None
     level: Level
     platform_ids: tuple[str, ...] = ()  # ids that mentions use, e.g. Slack's U123
+    aliases: tuple[str, ...] = ()  # other names they go by (platform display name, real name behind a chosen one)
 
 
 def clean_name(name: str) -> str:
@@ -121,6 +130,11 @@ BARE_URL = re.compile(r"https?://[^\s<>\"']*[^\s<>\"'.,;:!?)]")
 MARKUP = re.compile(r"<[^<>\s][^<>]*>|" + BARE_URL.pattern)
 
 
+def unescape(text: str) -> str:
+    """Slack's three escapes, undone (the neutral markup escapes exactly these)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -150,41 +164,51 @@ class QuoteText:
         return label
 
     def _build_name_index(self, people: Sequence[Identity]) -> tuple[re.Pattern[str] | None, dict[str, list[Identity]]]:
+        """Every form of every name (full, each word, aliases), matched case-insensitively.
+
+        Chat is often typed in lower case ("thanks felize"), so case does not protect anyone;
+        only one-word forms that are also ordinary words ("will", "hope", "green") must be capitalised
+        to count, or every "I will" would be rewritten.
+        """
         owners: dict[str, list[Identity]] = defaultdict(list)
         for person in people:
-            forms = set()
-            words = name_words(person.full_name)
-            if words:
-                forms.add(" ".join(words))
-            forms.update(w for w in words if len(w) >= 2)
-            if person.first_name:
-                forms.update(w for w in name_words(person.first_name) if len(w) >= 2)
+            forms: set[str] = set()
+            for name in (person.full_name, person.first_name or "", *person.aliases):
+                words = name_words(name)
+                if len(words) > 1:
+                    forms.add(" ".join(words))
+                forms.update(w for w in words if len(w) >= 2)
             for form in forms:
-                if form[:1].isupper() and person not in owners[form]:
-                    owners[form].append(person)
+                key = form.casefold()
+                if person not in owners[key]:
+                    owners[key].append(person)
         if not owners:
             return None, {}
         alternatives = sorted(owners, key=len, reverse=True)
-        pattern = re.compile(r"(?<![\w@#])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])")
+        pattern = re.compile(r"(?<![\w#])(@?)(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])",
+                             re.IGNORECASE)
         return pattern, owners
 
-    def _replace_name(self, form: str) -> str:
-        owners = self._name_owner.get(form, [])
-        if not owners:
-            return form
-        if all(self._reveals(person, form) for person in owners):
-            return form
+    def _replace_name(self, match: re.Match[str]) -> str:
+        at, form = match.group(1), match.group(2)
+        key = form.casefold()
+        owners = self._name_owner.get(key, [])
+        if not owners or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):
+            return match.group(0)
+        if all(self._reveals(person, key) for person in owners):
+            return match.group(0)
         if len(owners) == 1:
             return self._visible_label(owners[0])
         return ANOTHER
 
-    def _reveals(self, person: Identity, form: str) -> bool:
+    def _reveals(self, person: Identity, key: str) -> bool:
         """Whether the person's own label already shows this form of their name."""
         level = effective_level(person.level, chatham_house=self.chatham_house)
         if level is Level.FULL_NAME:
-            return True
+            return any(key == w.casefold() or key == " ".join(name_words(person.full_name)).casefold()
+                       for w in name_words(person.full_name))
         if level is Level.FIRST_NAME:
-            return form == first_name_of(person)
+            return key == first_name_of(person).casefold()
         return False
 
     def render(self, text: str) -> tuple[str, list[Link]]:
@@ -204,10 +228,10 @@ class QuoteText:
         return "".join(out), links
 
     def _plain(self, segment: str) -> str:
-        segment = segment.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        segment = unescape(segment)
         if self._name_pattern is None or not segment:
             return segment
-        return self._name_pattern.sub(lambda m: self._replace_name(m.group(1)), segment)
+        return self._name_pattern.sub(self._replace_name, segment)
 
     def _markup(self, token: str, links: list[Link]) -> str:
         if m := MENTION.fullmatch(token):
@@ -221,13 +245,16 @@ class QuoteText:
         if m := SUBTEAM.fullmatch(token):
             return m.group(1) or "a group"
         if m := LINK.fullmatch(token):
-            url, label = m.group(1), m.group(2)
+            url, label = unescape(m.group(1)), m.group(2)
             if url.startswith("mailto:"):
-                return label or url[len("mailto:"):]
-            label = self._plain(label) if label and label != url else None
+                # An address is usually a name (first.last@...): never shown, whatever the consent.
+                address = url[len("mailto:"):]
+                return self._plain(label) if label and unescape(label) != address else "an email address"
+            label = self._plain(label) if label and unescape(label) != url else None
             links.append(Link(url, label))
             return f"{label} ({url})" if label else url
         if BARE_URL.fullmatch(token):
-            links.append(Link(token, None))
-            return token
+            url = unescape(token)
+            links.append(Link(url, None))
+            return url
         return self._plain(token)

@@ -24,7 +24,12 @@ from bot.store.models import Breakout, Group, Person, Quote
 def identity_of(person: Person, level: Level) -> Identity:
     full = person.preferred_name or person.full_name
     first = person.preferred_name.split(" ")[0] if person.preferred_name else (person.first_name or person.display_name)
-    return Identity(key=str(person.id), full_name=full, first_name=first, level=level, platform_ids=(person.user_id,))
+    # The names a quote may use for them besides the one shown: a chosen name hides the real one,
+    # and the platform's display name is a name too.
+    aliases = tuple(n for n in (person.full_name, person.first_name, person.display_name)
+                    if n and n not in (full, first))
+    return Identity(key=str(person.id), full_name=full, first_name=first, level=level,
+                    platform_ids=(person.user_id,), aliases=aliases)
 
 
 class Summaries:

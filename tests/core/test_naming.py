@@ -181,3 +181,22 @@ def test_no_summary_shows_anyone_beyond_their_consent(shared_call, data):
                                for p in call.people)
     finally:
         call.facilitator_types("stop", channel=home)
+
+
+def test_names_in_any_case_with_at_signs_and_aliases_are_rewritten():
+    people = [Identity("1", "Felize Marquez", "Felize", Level.ANONYMOUS, ("U1",), aliases=("Fliss",)),
+              Identity("2", "Will Hope", "Will", Level.ANONYMOUS, ("U2",)),
+              Identity("3", "Matthew Okafor", "Matthew", Level.FIRST_NAME, ("U3",))]
+    text = QuoteText(people, assign_labels(people))
+    out, _ = text.render("@Felize Marquez great point; thanks felize, FLISS and okafor. I will ask Will.")
+    assert out == (f"{ANOTHER} great point; thanks {ANOTHER}, {ANOTHER} and Matthew. "
+                   f"I will ask {ANOTHER}.")
+
+
+def test_links_are_unescaped_and_email_addresses_never_shown():
+    text = QuoteText(PEOPLE, assign_labels(PEOPLE))
+    out, links = text.render("see <https://ex.org/a?x=1&amp;y=2|the list> and https://ex.org/b?p=1&amp;q=2 "
+                             "or mail <mailto:dana.goldberg@ex.org|dana.goldberg@ex.org>")
+    assert [l.url for l in links] == ["https://ex.org/a?x=1&y=2", "https://ex.org/b?p=1&q=2"]
+    assert out == ("see the list (https://ex.org/a?x=1&y=2) and https://ex.org/b?p=1&q=2 "
+                   "or mail an email address")
