@@ -258,3 +258,35 @@ class QuoteText:
             links.append(Link(url, None))
             return url
         return self._plain(token)
+
+
+def scrub_person(text: str, *, names: Sequence[str], user_ids: Sequence[str]) -> str:
+    """Someone else's words with a forgotten person taken out: their names become 'another participant'
+    and their mentions lose the name Slack keeps beside the id (``<@U1|dana>`` -> ``<@U1>``, which
+    renders as 'another participant' once nobody by that id is known)."""
+    for uid in user_ids:
+        text = re.sub(r"<@!?" + re.escape(uid) + r"\|[^>]*>", f"<@{uid}>", text)
+    forms: set[str] = set()
+    for name in names:
+        words = name_words(name)
+        if len(words) > 1:
+            forms.add(" ".join(words))
+        forms.update(w for w in words if len(w) >= 2)
+    if not forms:
+        return text
+    pattern = re.compile(r"(?<![\w#])@?(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+                         + r")(?![\w])", re.IGNORECASE)
+
+    def replace(m: re.Match[str]) -> str:
+        form = m.group(1)
+        if " " not in form and form.casefold() in COMMON_WORDS and not form[:1].isupper():
+            return m.group(0)
+        return ANOTHER
+
+    out, pos = [], 0
+    for m in MARKUP.finditer(text):  # leave links and mentions alone
+        out.append(pattern.sub(replace, text[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(pattern.sub(replace, text[pos:]))
+    return "".join(out)

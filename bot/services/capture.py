@@ -55,6 +55,9 @@ class Capture:
                 existing = s.scalar(select(Quote).where(Quote.message_key == key))
                 if existing is not None:
                     return Captured(existing.id, existing.breakout_id, duplicate=True)
+                forgotten = repo.forgotten_since(s, workspace=workspace, user_id=author.user_id)
+                if forgotten is not None and sent_at <= forgotten:
+                    return Captured(None, reason="its author asked to be forgotten")
                 breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
                 if breakout is None or breakout.state == "stopped":
                     return Captured(None, reason="not a running breakout's channel")

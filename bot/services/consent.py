@@ -95,6 +95,6 @@ class Consents:
             person = repo.find_person(s, workspace=actor.workspace, user_id=actor.person.user_id)
             if person is None:
                 return "There was nothing stored about you."
-            counts = repo.forget_person(s, person)
+            counts = repo.forget_person(s, person, forgotten_at=self.core.now())
         return (f"Done: your {counts['quotes']} quote(s), {counts['consents']} naming choice(s) and "
                 f"{counts['memberships']} group membership(s) are deleted, and so is your name.")

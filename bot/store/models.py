@@ -140,6 +140,19 @@ class Quote(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)  # taken out of the write-up by its author
 
 
+class Forgotten(Base):
+    """Someone who asked to be forgotten: only their platform id and when, so that their messages
+    from before then are never captured again (a redelivery, a restart reading history back)."""
+
+    __tablename__ = "forgotten_people"
+    __table_args__ = (UniqueConstraint("workspace", "user_id", name="uq_forgotten_workspace_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    forgotten_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Post(Base):
     """A message the bot posted on the timeline; the unique key makes every step fire once."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Breakout, ChatEntry, ConsentRecord, Group, Membership, Person, Post, Quote
+from bot.domain.naming import scrub_person
+from bot.store.models import Breakout, ChatEntry, ConsentRecord, Forgotten, Group, Membership, Person, Post, Quote
 
 
 def upsert_person(session: Session, *, workspace: str, user_id: str, full_name: str,
@@ -100,20 +102,44 @@ def pairs_met_before(session: Session, *, workspace: str, series: str | None, pe
     return pairs
 
 
-def forget_person(session: Session, person: Person) -> dict[str, int]:
-    """Delete every row that holds this person: quotes, consent, memberships, then the person.
+def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime | None = None) -> dict[str, int]:
+    """Delete every row that holds this person: quotes, chat lines, consent, memberships, the person.
 
-    Explicit deletes (rather than relying on cascades alone) so the counts can be reported and
-    SQLite without foreign keys would still forget them.
+    Their names are also taken out of other people's quotes and chat lines in the breakouts they
+    were part of, and a tombstone (platform id and time only) keeps their old messages from being
+    captured again. Explicit deletes, rather than cascades alone, so the counts can be reported.
     """
+    breakouts = set(session.scalars(select(Membership.breakout_id).where(Membership.person_id == person.id)))
+    breakouts |= set(session.scalars(select(Quote.breakout_id).where(Quote.person_id == person.id)))
+    breakouts |= set(session.scalars(select(ChatEntry.breakout_id).where(ChatEntry.person_id == person.id)))
+    names = [n for n in (person.full_name, person.first_name, person.display_name, person.preferred_name) if n]
     counts = {}
     _forget_replies_quoting(session, person)
     for model in (Quote, ChatEntry, ConsentRecord, Membership):
         result = session.execute(delete(model).where(model.person_id == person.id))
         counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
+    if breakouts:
+        for model in (Quote, ChatEntry):
+            for row in session.scalars(select(model).where(model.breakout_id.in_(breakouts))):
+                scrubbed = scrub_person(row.text, names=names, user_ids=[person.user_id])
+                if scrubbed != row.text:
+                    row.text = scrubbed
+    tombstone = session.scalar(select(Forgotten).where(Forgotten.workspace == person.workspace,
+                                                       Forgotten.user_id == person.user_id))
+    when = forgotten_at or dt.datetime.now(dt.timezone.utc)
+    if tombstone is None:
+        session.add(Forgotten(workspace=person.workspace, user_id=person.user_id, forgotten_at=when))
+    else:
+        tombstone.forgotten_at = when
     session.delete(person)
     counts["people"] = 1
     return counts
+
+
+def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.datetime | None:
+    """When this person asked to be forgotten, if they did: their messages from before are never kept."""
+    return session.scalar(select(Forgotten.forgotten_at).where(Forgotten.workspace == workspace,
+                                                               Forgotten.user_id == user_id))
 
 
 def _forget_replies_quoting(session: Session, person: Person) -> None:

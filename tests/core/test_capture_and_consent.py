@@ -145,3 +145,28 @@ def test_summary_by_group_and_resources(call):
     assert "### Group 1" in text and "### Group 2" in text
     assert "[the reform article](https://example.org/reform), shared by Matthew" in text
     assert "<https://example.org/video>, shared by Paul" in text
+
+
+def test_forget_me_sticks_and_takes_the_name_out_of_others_words(call):
+    for first in ("Matthew", "Paul"):
+        consent(call, first, Level.FULL_NAME)
+    mid, _ = call.says("Matthew", "Students need one team.")
+    call.says("Paul", "I agree with Matthew Okafor, and <@U000|matthew> said it best.")
+    call.app.consents.forget(call.actor("Matthew"))
+    # The same message delivered again (a retry, a restart reading history back) is not kept.
+    again = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Paul"), message_id=mid,
+                                            author=call.person("Matthew"), text="Students need one team.",
+                                            sent_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5))
+    assert again.quote_id is None and "forgotten" in again.reason
+    text = call.summary()
+    assert "Students need one team." not in text
+    assert "Matthew" not in text and "Okafor" not in text and "matthew" not in text
+    assert "I agree with another participant, and another participant said it best." in text
+    with call.app.db.transaction() as s:
+        stored = s.execute(sa.text("select text from quotes")).scalars().all()
+    assert stored == ["I agree with another participant, and <@U000> said it best."]
+    # Speaking again later is a new choice to take part, under the plan's default naming.
+    later = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Paul"), message_id="new.1",
+                                            author=call.person("Matthew"), text="Back again.",
+                                            sent_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
+    assert later.quote_id is not None
