@@ -127,3 +127,13 @@ class Capture:
         with self.core.db.transaction() as s:
             return [(g.channel_id, b.started_at) for b in repo.running_breakouts(s, workspace=workspace)
                     for g in b.groups if g.channel_id]
+
+    def stored_message_ids(self, *, workspace: str, channel_id: str, since: dt.datetime | None = None) -> set[str]:
+        """The platform ids of the messages kept as quotes from one channel, sent at or after ``since``
+        (for reading history back: what is stored but no longer there was deleted meanwhile)."""
+        prefix = message_key(workspace, channel_id, "")
+        query = select(Quote.message_key).where(Quote.message_key.startswith(prefix, autoescape=True))
+        if since is not None:
+            query = query.where(Quote.sent_at >= since)
+        with self.core.db.transaction() as s:
+            return {key[len(prefix):] for key in s.scalars(query)}
