@@ -129,8 +129,7 @@ REMOVED = (
 )
 REPLY = re.compile(
     rf"^(?:Replying to|Antwort auf|Als Antwort auf|En réponse à|Réponse à|Respondiendo a|En respuesta a"
-    rf"|Antwoord op|Reactie op|In risposta a|Respondendo a)\s+[{OPEN_Q}](?P<snippet>.*?)[{CLOSE_Q}]"
-    rf"(?=\s|:|$):?\s*(?P<rest>.*)$",
+    rf"|Antwoord op|Reactie op|In risposta a|Respondendo a)\s+[{OPEN_Q}](?P<quoted>.*)$",
     re.IGNORECASE,
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -190,6 +189,7 @@ class _Draft:
     author: str
     line: int
     body: list[str] = field(default_factory=list)
+    inline: bool = False  # the text began on the header line (one-line and cloud formats)
 
 
 def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ZoomChat:
@@ -222,7 +222,8 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         if kind == "cloud":
             m = CLOUD_HEADER.match(line)
             if m:
-                current = _Draft(_time(m.group("time"), number), m.group("name").strip(), number, [m.group("text")])
+                current = _Draft(_time(m.group("time"), number), m.group("name").strip(), number, [m.group("text")],
+                                 inline=True)
                 drafts.append(current)
                 continue
         else:
@@ -239,7 +240,7 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
                 skipping = False
                 if not after.strip():
                     two_line = True
-                current = _Draft(sent_at, name, number, [after] if after.strip() else [])
+                current = _Draft(sent_at, name, number, [after] if after.strip() else [], inline=bool(after.strip()))
                 drafts.append(current)
                 continue
         if skipping:
@@ -254,6 +255,7 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     reactions: list[tuple[int, str, str, bool]] = []  # (line, author, emoji, removed) with target snippet below
     targets: list[str] = []
     replies = 0
+    unsure: list[tuple[int, list[tuple[str, str]], list[str]]] = []  # (message index, splits, later lines)
     for d in drafts:
         body = _trim_blank(d.body)
         if not body:
@@ -267,17 +269,25 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
             targets.append(r.group("snippet"))  # type: ignore[union-attr]
             continue
         reply_to = None
-        if m := REPLY.match(first_line):
-            reply_to = m.group("snippet")
-            body = _trim_blank(([m.group("rest")] if m.group("rest").strip() else []) + body[1:])
+        if (m := REPLY.match(first_line)) and (splits := _reply_splits(m.group("quoted"))):
+            if not d.inline and not splits[-1][1]:
+                # Two-line format: the line is the reply header alone, up to the quote that ends it.
+                # The quoted words may hold quote marks of their own; none of them is the replier's.
+                splits = splits[-1:]
+            reply_to, rest = _likely_split(splits)
+            later = body[1:]
+            body = _trim_blank(([rest] if rest else []) + later)
             replies += 1
-            if not body:
+            if len(splits) > 1:
+                unsure.append((len(messages), splits, later))
+            elif not body:
                 continue
-        message_text = CONTROL.sub("", "\n".join(s.rstrip() for s in body)).strip()
-        if not message_text:
+        message_text = _message_text(body)
+        if not message_text and not (unsure and unsure[-1][0] == len(messages)):
             continue
         messages.append(ChatMessage(d.sent_at, d.author.strip(), message_text, reply_to, d.line))
 
+    messages = _choose_reply_splits(messages, unsure)
     messages = _resolve(messages, reactions, targets)
     fmt = "cloud-recording" if kind == "cloud" else ("two-line" if two_line else ("one-line-recipient" if to_everyone else "one-line"))
     return ZoomChat(
@@ -290,6 +300,47 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         replies=replies,
         lines=len(lines),
     )
+
+
+def _message_text(body: list[str]) -> str:
+    return CONTROL.sub("", "\n".join(s.rstrip() for s in body)).strip()
+
+
+def _reply_splits(quoted: str) -> list[tuple[str, str]]:
+    """Every way to read 'snippet" text' after a reply's opening quote: at each closing quote followed by
+    a space, a colon or the end of the line, shortest snippet first."""
+    out = []
+    for i, ch in enumerate(quoted):
+        if ch in CLOSE_Q and (i + 1 == len(quoted) or quoted[i + 1].isspace() or quoted[i + 1] == ":"):
+            rest = quoted[i + 1 :].lstrip()
+            out.append((quoted[:i], rest[1:].lstrip() if rest.startswith(":") else rest))
+    return out
+
+
+def _likely_split(splits: list[tuple[str, str]]) -> tuple[str, str]:
+    """Before the quoted message is known: the first snippet Zoom visibly cut ('…'), else the shortest."""
+    return next((sp for sp in splits if sp[0].rstrip().endswith(("...", "…"))), splits[0])
+
+
+def _choose_reply_splits(
+    messages: list[ChatMessage], unsure: list[tuple[int, list[tuple[str, str]], list[str]]]
+) -> list[ChatMessage]:
+    """A reply written on one line with quote marks in it ('Replying to "she said 'be kind' and…" me too')
+    is split where the snippet is the start of an earlier message, the longest such, so the quoted
+    person's words never stay in the replier's text. Replies with nothing of their own left are dropped."""
+    if not unsure:
+        return messages
+    out: list[ChatMessage | None] = list(messages)
+    targets_of = _Targets(messages)
+    for index, splits, later in unsure:
+        m = messages[index]
+        found = [sp for sp in splits if targets_of.find(sp[0], m.line) is not None]
+        if found:
+            snippet, rest = max(found, key=lambda sp: len(sp[0]))
+            text = _message_text(_trim_blank(([rest] if rest else []) + later))
+            m = replace(m, text=text, reply_to=snippet)
+        out[index] = m if m.text else None
+    return [m for m in out if m is not None]
 
 
 def _language(labels: Labels, lines: list[str], header: re.Pattern[str]) -> str:

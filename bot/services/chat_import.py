@@ -6,8 +6,9 @@ replaces any earlier import for the breakout. Direct messages never get this far
 
 Each chat author becomes a Person: the breakout member of the same name when exactly one matches (their
 own naming choice then covers their chat messages too), else a chat-only person who gets the plan's
-default naming until the organiser records their choice. Consent stays in ``consents`` and is applied at
-build time, like every other quote.
+default naming until the organiser records their choice (members choose only for themselves), and who
+is deleted, with their choices, once no imported chat holds a message of theirs. Consent stays in
+``consents`` and is applied at build time, like every other quote.
 """
 
 from __future__ import annotations
@@ -117,11 +118,13 @@ class ChatImports:
         """``/summary import`` with a file: organisers only, into the breakout meant here."""
         require_organiser(actor, "import the call's chat")
         target = self._find(actor, breakout_id=breakout_id, channel_id=channel_id)
-        return self.import_into(target, data, filename=filename, imported_by=actor.person.full_name or actor.person.user_id,
+        return self.import_into(target, data, filename=filename, imported_by=actor.person.user_id,
                                 attendance=attendance)
 
     def import_into(self, breakout_id: int, data: bytes | str, *, filename: str, imported_by: str,
                     attendance: int | None = None) -> ChatImported:
+        """``imported_by`` is who did it as an id (a platform user id, or 'command line'), never a name:
+        the organiser's name is personal data like anyone else's."""
         if attendance is not None and attendance < 0:
             raise BadArguments("Attendance is a number of people: 0 or more.")
         try:
@@ -161,8 +164,25 @@ class ChatImports:
                                 excluded=excluded))
             if attendance is not None:
                 breakout.attendance = attendance
+            s.flush()
+            self._drop_unheard(s, breakout)
         return ChatImported(breakout_id, filename, chat.format, chat.language, len(chat.messages), len(people),
                             len(members), chat.direct_messages_dropped, chat.reactions, old is not None, default_level)
+
+    def _drop_unheard(self, s: Session, breakout: Breakout) -> None:
+        """Chat-only people exist only because of a chat: once no imported chat holds a message of theirs
+        (a re-import of another file, a wrong file replaced), their name and naming choices go too.
+        Their choice for this breakout goes as soon as this breakout's chat no longer has them."""
+        workspace = chat_workspace(breakout.workspace)
+        heard = select(ChatEntry.person_id).where(ChatEntry.person_id == Person.id)
+        gone = list(s.scalars(select(Person.id).where(Person.workspace == workspace, ~heard.exists())))
+        if gone:
+            s.execute(delete(ConsentRecord).where(ConsentRecord.person_id.in_(gone)))
+            s.execute(delete(Person).where(Person.id.in_(gone)))
+        here = select(ChatEntry.id).where(ChatEntry.breakout_id == breakout.id, ChatEntry.person_id == Person.id)
+        absent = select(Person.id).where(Person.workspace == workspace, ~here.exists())
+        s.execute(delete(ConsentRecord).where(ConsentRecord.breakout_id == breakout.id,
+                                              ConsentRecord.person_id.in_(absent)))
 
     def _authors_as_people(self, s: Session, breakout: Breakout, authors: Sequence[str]) -> tuple[dict[str, int], set[int]]:
         """Each distinct author's person id; and which of them are members of the breakout."""
@@ -216,9 +236,11 @@ class ChatImports:
         """An organiser records how a chat author agreed to be named (they told the organiser, not the bot)."""
         require_organiser(actor, "record a chat author's naming choice")
         target = self._find(actor, breakout_id=breakout_id, channel_id=channel_id)
-        return self.record_naming(target, name=name, level=level, recorded_by=actor.person.full_name or actor.person.user_id)
+        return self.record_naming(target, name=name, level=level, recorded_by=actor.person.user_id)
 
     def record_naming(self, breakout_id: int, *, name: str, level: Level, recorded_by: str) -> str:
+        """Only for chat-only people: a member of the groups makes their own choice, which covers their chat
+        messages too. ``recorded_by`` is an id (platform user id, or 'command line'), never a name."""
         key = name_key(name)
         with self.core.db.transaction() as s:
             breakout = self._breakout(s, breakout_id)
@@ -239,6 +261,11 @@ class ChatImports:
             if own:
                 raise NotAllowed(f"{clean_name(name)} chose their naming themselves in the breakout, and only they "
                                  "can change it (with /breakout consent).")
+            person = s.get(Person, person_id)
+            if person is None or person.workspace != chat_workspace(breakout.workspace):
+                raise NotAllowed(f"{clean_name(name)} took part in the groups, so their naming is theirs to choose: "
+                                 "they can set it with /breakout consent. Until they do, the plan's default applies. "
+                                 "Only people who were in the call's chat alone can have their choice recorded here.")
             s.add(ConsentRecord(breakout_id=breakout_id, person_id=person_id, level=level.value,
                                 wording=f"Recorded by {recorded_by[:150]} for a chat author of '{breakout.title}': "
                                         f"{level.value}", via=ORGANISER_VIA, given_at=self.core.now()))

@@ -249,3 +249,30 @@ def test_portuguese_and_italian_labels():
     assert (pt.language, [m.text for m in pt.messages], pt.direct_messages_dropped) == ("pt", ["Olá, de Lagos"], 1)
     it = parse_zoom_chat("18:00:05 Da Mira Okafor a Tutti:\n\tCiao da Lagos\n18:00:06 Da Mira Okafor a Jun Park(in privato):\n\tsegreto\n")
     assert (it.language, [m.text for m in it.messages], it.direct_messages_dropped) == ("it", ["Ciao da Lagos"], 1)
+
+
+DAN = "My mentor said 'be kind' and I cried in the car park afterwards"
+
+
+def test_a_quote_inside_the_quoted_message_stays_out_of_the_reply_two_line():
+    text = (f"10:00:01 From Dan Green to Everyone:\n\t{DAN}\n"
+            "10:01:01 From Ann Lee to Everyone:\n\tReplying to \"My mentor said 'be kind' and I cried...\"\n\tSame here\n")
+    reply = parse_zoom_chat(text).messages[1]
+    assert (reply.name, reply.text) == ("Ann Lee", "Same here")
+    assert reply.reply_to == "My mentor said 'be kind' and I cried..."
+    assert reply.reply_to_line == 1
+
+
+@pytest.mark.parametrize("snippet", ["My mentor said 'be kind' and I cried...", "My mentor said 'be kind' and I cried"])
+def test_a_quote_inside_the_quoted_message_stays_out_of_the_reply_one_line(snippet):
+    text = (f"10:00:01 From Dan Green to Everyone : {DAN}\n"
+            f"10:01:01 From Ann Lee to Everyone : Replying to \"{snippet}\" Same here\n")
+    reply = parse_zoom_chat(text).messages[1]
+    assert (reply.text, reply.reply_to, reply.reply_to_line) == ("Same here", snippet, 1)
+
+
+def test_a_one_line_reply_keeps_its_own_quote_marks():
+    text = ("10:00:01 From Kit Moss to Everyone : Good morning folks\n"
+            "10:01:01 From Lee Varga to Everyone : Replying to \"Good morning folks\" I said \"hi\" back\n")
+    reply = parse_zoom_chat(text).messages[1]
+    assert (reply.text, reply.reply_to) == ("I said \"hi\" back", "Good morning folks")
