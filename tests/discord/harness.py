@@ -67,6 +67,7 @@ class DiscordCall:
         })
         self.clock_name = f"discord-test-{uuid.uuid4().hex}"
         self.runtime: DiscordRuntime | None = None
+        self.bot_options: dict[str, object] = {}  # passed to BreakoutBot on each (re)start
         self.thread: ClientThread | None = None
         self.start_bot()
         assert self.thread is not None and self.runtime is not None
@@ -75,7 +76,7 @@ class DiscordCall:
     # ----- the bot process
 
     def start_bot(self) -> None:
-        self.runtime = build(self.settings, clock_name=self.clock_name, guild_ready_timeout=0.05)
+        self.runtime = build(self.settings, clock_name=self.clock_name, guild_ready_timeout=0.05, **self.bot_options)
         self.thread = ClientThread(self.runtime.bot, self.sb.token).start()
         self.sb.wait_until(lambda: self.runtime.bot.core_started, what="the core to start")
 

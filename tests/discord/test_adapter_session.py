@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -469,3 +470,84 @@ def test_replies_in_a_questions_thread_are_quoted_under_that_question(call: Disc
     text = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
     q1 = next(s for s in text.split("### ") if s.startswith("1. What went well?"))
     assert "In the thread, about question one" in q1 and "Me too: receive" in q1 and "recieve" not in text
+
+
+def wait_for_quotes(call: DiscordCall, count: int) -> None:
+    """Until the core has ``count`` quotes (the bot's status says so)."""
+    def enough() -> bool:
+        status = call.fiona.run_command(call.chat, "breakout status").wait(messages=1)
+        return f"{count} quotes so far" in status.text
+    call.wait_for(enough, what=f"{count} quotes")
+
+
+def caught_up(call: DiscordCall) -> int:
+    bot = call.runtime.bot
+    call.wait_for(lambda: bot.catching_up is not None and bot.catching_up.done(), what="the read-back")
+    return bot.catching_up.result()
+
+
+def test_deleted_and_edited_while_the_bot_was_down(call: DiscordCall) -> None:
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    first, second = call.members_of(group)[:2]
+    question_1 = next(m for m in call.sb.bot_messages(group) if "What went well?" in m.content)
+    thread = first.start_thread(question_1, "Went well")
+    first.say(group, "This one stays")
+    regret = second.say(group, "Something I regret saying")
+    typo = first.say(group, "A typo here: recieve")
+    first.say(thread, "In the thread, and it stays")
+    regret_in_thread = second.say(thread, "Regretted in the thread too")
+    wait_for_quotes(call, 5)
+    call.stop_bot()
+    second.delete(regret)
+    second.delete(regret_in_thread)
+    first.edit(typo, "A typo here: receive")
+    call.start_bot()
+    assert caught_up(call) >= 4
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
+    assert "Something I regret saying" not in summary and "Regretted in the thread" not in summary
+    assert "A typo here: receive" in summary and "recieve" not in summary
+    assert "This one stays" in summary
+    assert "In the thread, and it stays" in summary  # a thread's messages are read too, not taken for deleted
+
+
+def test_a_busy_channel_is_read_back_page_by_page_and_loses_nothing(call: DiscordCall) -> None:
+    call.bot_options = {"catch_up_page": 3}  # instead of posting more than a page of 100
+    call.restart()
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speakers = call.members_of(group)
+    live = [speakers[i % len(speakers)].say(group, f"live message {i}") for i in range(7)]
+    wait_for_quotes(call, 7)
+    call.stop_bot()
+    for i in range(10):
+        speakers[i % len(speakers)].say(group, f"while down {i}")
+    speakers[0].delete(live[0])
+    call.start_bot()
+    assert caught_up(call) >= 16  # everything in the window, over several pages
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
+    assert "live message 0" not in summary
+    assert all(f"live message {i}" in summary for i in range(1, 7))  # stored ones on later pages are kept
+    assert all(f"while down {i}" in summary for i in range(10))
+    assert all(summary.count(f"while down {i}") == 1 for i in range(10))
+
+
+def test_reading_back_stops_at_the_bound_says_so_and_then_deletes_nothing(call: DiscordCall, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.adapters.discord.events")
+    call.bot_options = {"catch_up_page": 2, "catch_up_bound": 4}
+    call.restart()
+    call.fiona.run_command(call.chat, "breakout start", plan="slow").wait(messages=1, timeout=15)
+    group = call.group_channels()[0]
+    speaker = call.members_of(group)[0]
+    for i in range(6):
+        speaker.say(group, f"said live {i}")
+    wait_for_quotes(call, 6)
+    call.restart()
+    caught_up(call)
+    assert any("#" + group.name in r.getMessage() and "stopped after 4 messages" in r.getMessage()
+               for r in caplog.records)
+    call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
+    summary = unescape(call.olu.run_command(call.chat, "summary").wait(messages=1).files[0].text)
+    assert all(f"said live {i}" in summary for i in range(6))  # not read back is not taken for deleted

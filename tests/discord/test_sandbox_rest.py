@@ -192,6 +192,29 @@ async def _messages_edit_bulk_delete_history_and_dm(sandbox: DiscordSandbox) -> 
         await stop_client(client, task)
 
 
+def test_history_pages_after_a_message_and_archived_thread_lists(sandbox: DiscordSandbox) -> None:
+    asyncio.run(_history_pages_after_a_message_and_archived_thread_lists(sandbox))
+
+
+async def _history_pages_after_a_message_and_archived_thread_lists(sandbox: DiscordSandbox) -> None:
+    guild = sandbox.add_guild()
+    alice = sandbox.add_member(guild, "alice")
+    chat = sandbox.add_text_channel(guild, "chat")
+    said = [alice.say(chat, f"m{i}") for i in range(5)]
+    thread = alice.start_thread(said[0], "about m0")
+    client = discord.Client(intents=all_intents(), guild_ready_timeout=0.05)
+    task = await start_client(client, sandbox.token)
+    try:
+        channel = client.get_channel(chat.id)
+        page = [m.content async for m in channel.history(limit=2, after=discord.Object(said[0].id), oldest_first=True)]
+        assert page == ["m1", "m2"]  # the oldest ones after it, as on Discord
+        assert [t.id for t in channel.threads] == [thread.id]  # active threads come with GUILD_CREATE
+        assert [t async for t in channel.archived_threads(limit=None)] == []  # the sandbox's never archive
+        assert [t async for t in channel.archived_threads(private=True, joined=True, limit=None)] == []
+    finally:
+        await stop_client(client, task)
+
+
 def test_a_bot_can_only_grant_permissions_it_has(sandbox: DiscordSandbox) -> None:
     asyncio.run(_a_bot_can_only_grant_permissions_it_has(sandbox))
 

@@ -58,7 +58,8 @@ def invite_url(application_id: int | str) -> str:
 
 class BreakoutBot(discord.Client):
     def __init__(self, *, app: BreakoutApp | None, port: DiscordChat, roles: Roles | None = None,
-                 start_core: bool = True, workers: int = 8, **options: Any) -> None:
+                 start_core: bool = True, workers: int = 8, catch_up_page: int = events.HISTORY_PAGE,
+                 catch_up_bound: int = events.READ_BACK_BOUND, **options: Any) -> None:
         # The bot never joins voice itself (it only moves people), so no PyNaCl/davey warnings.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -73,6 +74,8 @@ class BreakoutBot(discord.Client):
         self._start_core = start_core
         self.core_started = False
         self.catching_up: asyncio.Future[int] | None = None
+        self.catch_up_page = catch_up_page  # messages per history request when reading back
+        self.catch_up_bound = catch_up_bound  # at most this many read back per group channel (logged)
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="breakout-core")
         port.bind(self)
 
@@ -91,7 +94,8 @@ class BreakoutBot(discord.Client):
             self.core_started = True
         if self.app is not None and self.core_started:
             # READY means a new session: events from before it are not replayed, so read them back.
-            self.catching_up = asyncio.ensure_future(events.catch_up(self))
+            self.catching_up = asyncio.ensure_future(
+                events.catch_up(self, page_size=self.catch_up_page, bound=self.catch_up_bound))
 
     async def close(self) -> None:
         """Stop the core first, while the loop still serves the port: a step that is posting when

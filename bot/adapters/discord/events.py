@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
@@ -35,9 +36,11 @@ def _in_order(bot: BreakoutBot, channel_id: int) -> asyncio.Lock:
     return locks.setdefault(channel_id, asyncio.Lock())
 
 
-def where_captured(bot: BreakoutBot, channel_id: int) -> tuple[int, str | None]:
-    """Messages in a thread belong to the thread's parent channel; the thread's id is its starter message's."""
-    channel = bot.get_channel(channel_id)
+def where_captured(bot: BreakoutBot, channel_id: int, channel: object = None) -> tuple[int, str | None]:
+    """Messages in a thread belong to the thread's parent channel; the thread's id is its starter message's.
+    ``channel``: the channel object when it is at hand (an archived thread read back is not in the cache)."""
+    if not isinstance(channel, discord.Thread):
+        channel = bot.get_channel(channel_id)
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
         return channel.parent_id, str(channel.id)
     return channel_id, None
@@ -56,7 +59,7 @@ async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
         return  # the bot's own posts and other bots' come back here too: never quotes
     if message.type not in CAPTURED_TYPES:
         return
-    channel_id, thread_id = where_captured(bot, message.channel.id)
+    channel_id, thread_id = where_captured(bot, message.channel.id, message.channel)
     if thread_id is None and message.reference is not None and message.reference.message_id:
         thread_id = str(message.reference.message_id)  # a reply to a question belongs to that question
     workspace = workspace_of(message.guild.id)
@@ -165,14 +168,90 @@ async def on_raw_reaction(bot: BreakoutBot, event: discord.RawReactionActionEven
             log.info("could not tell %s about their %s reaction (DMs closed?)", member.id, name)
 
 
-async def catch_up(bot: BreakoutBot, *, limit: int = 1000) -> int:
-    """Read back what was said in running breakouts' group channels while the bot was away (a
-    restart, or a session Discord would not resume). Capture is idempotent, so repeats are free.
-    Returns how many messages were looked at."""
+HISTORY_PAGE = 100
+"""Messages per history request when reading back (Discord's maximum)."""
+READ_BACK_BOUND = 50_000
+"""At most this many messages are read back per group channel (with its threads); hitting it is logged,
+and then nothing is deleted there, since the read was not complete."""
+
+
+async def _stored_message_ids(bot: BreakoutBot, *, workspace: str, channel_id: str, since: dt.datetime) -> set[str]:
+    """The message ids of the quotes stored for this channel (and its threads) sent at or after ``since``.
+
+    STAND-IN FOR A CORE FUNCTION (the adapter must not query the store). Once the core has
+        Capture.stored_message_ids(self, *, workspace: str, channel_id: str, since: dt.datetime) -> set[str]
+    it is used and the fallback below goes. The fallback only reads, through the core's own
+    session, exactly what that function would return."""
+    capture = bot.app.capture
+    core_query = getattr(capture, "stored_message_ids", None)
+    if core_query is not None:
+        return set(await bot.blocking(core_query, workspace=workspace, channel_id=channel_id, since=since))
+
+    def fallback() -> set[str]:  # TEMPORARY: delete with this branch when the core function exists
+        from sqlalchemy import select
+
+        from bot.services.capture import message_key
+        from bot.store.models import Quote
+
+        prefix = message_key(workspace, channel_id, "")
+        with capture.core.db.transaction() as s:
+            rows = s.execute(select(Quote.message_key, Quote.sent_at)
+                             .where(Quote.message_key.startswith(prefix, autoescape=True))).all()
+        return {key[len(prefix):] for key, sent_at in rows if sent_at >= since}
+
+    return await bot.blocking(fallback)
+
+
+async def _pages(source: discord.abc.Messageable, *, after: dt.datetime, page: int) -> AsyncIterator[discord.Message]:
+    """Everything after ``after``, oldest first, ``page`` messages per request, with no cap."""
+    cursor: dt.datetime | discord.Message = after
+    while True:
+        batch = [message async for message in source.history(limit=page, after=cursor, oldest_first=True)]
+        for message in batch:
+            yield message
+        if len(batch) < page:
+            return
+        cursor = batch[-1]
+
+
+async def _threads_of(channel: discord.TextChannel) -> list[discord.Thread]:
+    """The channel's threads the bot could have captured from: active ones (from the gateway's cache)
+    and archived ones, public and joined private (archiving can happen within a long breakout)."""
+    threads = {t.id: t for t in channel.threads}
+    async for thread in channel.archived_threads(limit=None):
+        threads.setdefault(thread.id, thread)
+    async for thread in channel.archived_threads(private=True, joined=True, limit=None):
+        threads.setdefault(thread.id, thread)
+    return list(threads.values())
+
+
+async def _read_back_one(bot: BreakoutBot, message: discord.Message) -> None:
+    """A message read from history: captured as if it had just arrived (idempotent), and an edit made
+    while the bot was away applied (the stored text may be the one from before the edit)."""
+    await on_message(bot, message)
+    if message.edited_at is None or message.author.bot or message.guild is None:
+        return
+    channel_id, _ = where_captured(bot, message.channel.id, message.channel)
+    try:
+        async with _in_order(bot, channel_id):
+            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(message.guild.id),
+                               channel_id=str(channel_id), message_id=str(message.id),
+                               text=_neutral(bot, message.content), edited_at=message.edited_at)
+    except Exception:
+        log.exception("applying the edit of message %s on reading back failed", message.id)
+
+
+async def catch_up(bot: BreakoutBot, *, page_size: int = HISTORY_PAGE, bound: int = READ_BACK_BOUND) -> int:
+    """Read back what was said in running breakouts' group channels (and their threads) while the bot
+    was away (a restart, or a session Discord would not resume): new messages are captured, edits
+    applied, and after a complete read of a channel's window (since its breakout started), stored
+    quotes whose messages are no longer there (deleted meanwhile) are deleted through the core.
+    Capture is idempotent, so repeats are free. Returns how many messages were looked at."""
     seen = 0
     for guild in bot.guilds:
+        workspace = workspace_of(guild.id)
         try:
-            watch = await bot.blocking(bot.app.capture.channels_to_watch, workspace=workspace_of(guild.id))
+            watch = await bot.blocking(bot.app.capture.channels_to_watch, workspace=workspace)
         except Exception:
             log.exception("finding the channels to catch up in %s failed", guild.id)
             continue
@@ -180,15 +259,49 @@ async def catch_up(bot: BreakoutBot, *, limit: int = 1000) -> int:
             channel = bot.get_channel(int(channel_id))
             if not isinstance(channel, discord.TextChannel):
                 continue
-            try:
-                async for message in channel.history(limit=limit, after=since - dt.timedelta(seconds=1), oldest_first=True):
-                    seen += 1
-                    await on_message(bot, message)
-                    if message.edited_at is not None and not message.author.bot:
-                        async with _in_order(bot, channel.id):
-                            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(guild.id),
-                                               channel_id=str(channel.id), message_id=str(message.id),
-                                               text=_neutral(bot, message.content), edited_at=message.edited_at)
-            except discord.HTTPException:
-                log.warning("could not read back #%s", getattr(channel, "name", channel_id), exc_info=True)
+            seen += await _catch_up_channel(bot, workspace, channel, since - dt.timedelta(seconds=1),
+                                            page_size=page_size, bound=bound)
     return seen
+
+
+async def _catch_up_channel(bot: BreakoutBot, workspace: str, channel: discord.TextChannel, after: dt.datetime,
+                            *, page_size: int, bound: int) -> int:
+    name = f"#{channel.name}"
+    # What is stored is asked first: a quote captured live while reading is not in it, so it cannot
+    # be taken for a deleted one; one in it that the complete read does not find was deleted.
+    try:
+        stored: set[str] | None = await _stored_message_ids(bot, workspace=workspace, channel_id=str(channel.id),
+                                                            since=after)
+    except Exception:
+        log.exception("finding the quotes stored for %s failed; reading back without deletions", name)
+        stored = None
+    there: set[str] = set()
+    complete = True
+    try:
+        sources: list[discord.TextChannel | discord.Thread] = [channel, *await _threads_of(channel)]
+        for source in sources:
+            async for message in _pages(source, after=after, page=page_size):
+                if len(there) >= bound:
+                    log.warning("reading back %s: stopped after %d messages (the bound); later ones are not "
+                                "read back and no deletions are applied there", name, bound)
+                    complete = False
+                    break
+                there.add(str(message.id))
+                await _read_back_one(bot, message)
+            if not complete:
+                break
+    except discord.HTTPException:
+        log.warning("could not read back %s completely; no deletions applied there", name, exc_info=True)
+        complete = False
+    if complete and stored:
+        gone = sorted(stored - there, key=int)
+        for message_id in gone:
+            try:
+                async with _in_order(bot, channel.id):
+                    await bot.blocking(bot.app.capture.message_deleted, workspace=workspace,
+                                       channel_id=str(channel.id), message_id=message_id)
+            except Exception:
+                log.exception("applying the deletion of message %s on reading back failed", message_id)
+        if gone:
+            log.info("reading back %s: %d quote(s) whose messages were deleted meanwhile removed", name, len(gone))
+    return len(there)

@@ -215,6 +215,8 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
     r.add_delete(API + "/channels/{channel_id}/permissions/{overwrite_id}", h.delete_overwrite)
     r.add_post(API + "/channels/{channel_id}/typing", h.typing)
     r.add_get(API + "/channels/{channel_id}/messages", h.list_messages)
+    r.add_get(API + "/channels/{channel_id}/threads/archived/public", h.archived_threads)
+    r.add_get(API + "/channels/{channel_id}/users/@me/threads/archived/private", h.archived_threads)
     r.add_post(API + "/channels/{channel_id}/messages", h.create_message)
     r.add_post(API + "/channels/{channel_id}/messages/bulk-delete", h.bulk_delete)
     r.add_get(API + "/channels/{channel_id}/messages/{message_id}", h.get_message)
@@ -564,6 +566,15 @@ class Handlers:
                 msgs = msgs[-limit:]
             msgs.sort(key=lambda x: x.id, reverse=True)
             return json_response([self.sb._message_payload(x) for x in msgs])
+
+    async def archived_threads(self, request: web.Request) -> web.Response:
+        """List Public Archived Threads / List Joined Private Archived Threads: the sandbox's threads never
+        archive (they stay active, in GUILD_CREATE's ``threads``), so these lists are empty."""
+        channel = self.sb._channel(request.match_info["channel_id"])
+        if channel.type != m.GUILD_TEXT:
+            raise APIError(400, 50024, "Cannot execute action on this channel type")
+        self.sb._require_bot_in_channel(channel, m.P.VIEW_CHANNEL | m.P.READ_MESSAGE_HISTORY)
+        return json_response({"threads": [], "members": [], "has_more": False})
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self.sb._channel(request.match_info["channel_id"])
