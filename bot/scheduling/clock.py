@@ -42,11 +42,11 @@ def job_id(breakout_id: int, slot: str) -> str:
 
 
 class Clock:
-    def __init__(self, engine: Engine, *, name: str, workers: int = 4):
+    def __init__(self, engine: Engine, *, name: str, table: str = "apscheduler_jobs", workers: int = 4):
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=workers)
         self._scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=table)},
             executors={"default": self._executor},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,

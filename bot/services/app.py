@@ -53,7 +53,9 @@ class BreakoutApp:
         self.core = Core(db=self.db, port=port, plans=PlanLibrary(settings.prompts_dir),
                          messages=MessageBook(settings.prompts_dir), time_scale=settings.time_scale,
                          fanout_concurrency=settings.fanout_concurrency, now=now, rng=rng or random.Random())
-        self.clock = Clock(self.db.engine, name=clock_name or settings.database_url)
+        # One job table per platform: a Slack and a Discord bot may share a database, and each
+        # must fire only its own breakouts' steps.
+        self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
         self.consents = Consents(self.core, self.lifecycle)

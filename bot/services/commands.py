@@ -80,6 +80,14 @@ def _minutes(value: str) -> float:
     return number
 
 
+def breakout_number(word: str) -> int | None:
+    """'12' or '#12' as a breakout number; anything else (including '²' or 30 digits) is not one."""
+    digits = word.removeprefix("#")
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+        return int(digits)
+    return None
+
+
 def parse_breakout(text: str) -> BreakoutCommand:
     words = text.strip().split(maxsplit=1)
     if not words:
@@ -136,8 +144,8 @@ def parse_breakout(text: str) -> BreakoutCommand:
         return BreakoutCommand(action, level=level)
     breakout_id = None
     if args and action in ("status", "next", "pause", "resume", "stop"):
-        if len(args) == 1 and args[0].lstrip("#").isdigit():
-            breakout_id = int(args[0].lstrip("#"))
+        if len(args) == 1 and (number := breakout_number(args[0])) is not None:
+            breakout_id = number
         else:
             raise _bad(f"/breakout {action} takes no arguments (or a breakout number).")
     elif args:
@@ -158,8 +166,8 @@ def parse_summary(text: str) -> SummaryCommand:
             if value not in ("md", "markdown", "html", "docx", "pdf"):
                 raise BadArguments(f"format={value}: use md, html, docx or pdf.\n\n{SUMMARY_USAGE}")
             fmt = "md" if value == "markdown" else value
-        elif not eq and key.lstrip("#").isdigit():
-            breakout_id = int(key.lstrip("#"))
+        elif not eq and breakout_number(key) is not None:
+            breakout_id = breakout_number(key)
         elif not eq and key in ("highlights", "highlight"):
             highlights = True
         elif not eq and key == "import":

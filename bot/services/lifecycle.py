@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from bot.store.models import Breakout, Group, Membership, Post
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# A step that fires this much before its question's end is early (an extension moved the end).
+EARLY_TOLERANCE = dt.timedelta(milliseconds=200)
 
 
 @dataclass(frozen=True)
@@ -396,12 +399,19 @@ class Lifecycle:
                 return
             current, rnd, last = breakout.question_index, breakout.round, len(breakout.plan["questions"]) - 1
             ends_at = breakout.question_ends_at
+        now = self.core.now()
         if step.kind is StepKind.WARN:
             # A warning that fell due while the bot was down is stale once its question's time is up.
-            in_time = ends_at is not None and self.core.now() < ends_at
+            in_time = ends_at is not None and now < ends_at
             if step.question == current and step.round == rnd and in_time:
                 self._warn(breakout_id, step)
-        elif step.kind is StepKind.OPEN:
+            return
+        if ends_at is not None and now < ends_at - EARLY_TOLERANCE and (
+                step.kind is StepKind.CLOSE or step.question == current + 1):
+            # Already on its way when an extension moved the end: put it back at the new time.
+            self._schedule_current(breakout_id)
+            return
+        if step.kind is StepKind.OPEN:
             assert step.question is not None
             if step.question == current + 1:
                 self._open_question(breakout_id, expected=current)
@@ -456,7 +466,9 @@ class Lifecycle:
         return self._post_to_groups(breakout_id, Step(StepKind.OPEN, index).key, index,
                                     self._question_message(plan, index, breakout_id))
 
-    def _close(self, breakout_id: int, *, reason: str) -> FanoutReport | None:
+    def _close(self, breakout_id: int, *, reason: str, attempts: int = 5) -> FanoutReport | None:
+        """End the breakout; None if it had already ended. A concurrent change (a step firing at
+        the same moment) makes the commit stale: the close is tried again on the fresh state."""
         now = self.core.now()
         try:
             with self.core.db.transaction() as s:
@@ -469,7 +481,9 @@ class Lifecycle:
                 requests = self._channel_requests(s, breakout, plan)
                 channels = {g.number: g.channel_id for g in breakout.groups}
         except StaleDataError:
-            return None
+            if attempts <= 1:
+                raise IllegalMove("The breakout kept changing while I tried to end it; try /breakout stop again.") from None
+            return self._close(breakout_id, reason=reason, attempts=attempts - 1)
         self.clock.cancel_breakout(breakout_id)
         text = self.core.messages.render("close", plan, title=plan.title, reason=reason)
         report = self._post_to_groups(breakout_id, "close", None, Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id))
@@ -540,12 +554,17 @@ class Lifecycle:
         breakout = self._steerable(actor, channel_id, breakout_id, "pause it")
         if breakout.state == "paused":
             raise IllegalMove("The breakout is already paused; /breakout resume carries on.")
-        with self.core.db.transaction() as s:
-            row = s.get(Breakout, breakout.id)
-            assert row is not None and row.question_ends_at is not None
-            row.paused_remaining = max(0.0, (row.question_ends_at - self.core.now()).total_seconds())
-            row.question_ends_at, row.state = None, "paused"
-            left = row.paused_remaining
+        try:
+            with self.core.db.transaction() as s:
+                row = s.get(Breakout, breakout.id)
+                if row is None or row.state != "running" or row.question_ends_at is None:
+                    raise IllegalMove("The breakout is not running now (it was paused or ended meanwhile); "
+                                      "see /breakout status.")
+                row.paused_remaining = max(0.0, (row.question_ends_at - self.core.now()).total_seconds())
+                row.question_ends_at, row.state = None, "paused"
+                left = row.paused_remaining
+        except StaleDataError:
+            raise IllegalMove("The breakout moved on at that moment; try /breakout pause again.") from None
         self.clock.cancel_breakout(breakout.id)
         return f"Paused with {format_duration(left)} left on question {breakout.question_index + 1}. /breakout resume carries on."
 
@@ -569,12 +588,10 @@ class Lifecycle:
         if not text:
             raise BadArguments("Say what to broadcast: /breakout broadcast Five minutes left, please wrap up.")
         breakout = self._steerable(actor, channel_id, breakout_id, "broadcast")
-        with self.core.db.transaction() as s:
-            sent = s.scalar(select(func.count(func.distinct(Post.step))).where(
-                Post.breakout_id == breakout.id, Post.step.like("broadcast:%"))) or 0
         plan = plan_of(breakout)
         message = self.core.messages.render("broadcast", plan, text=text)
-        report = self._post_to_groups(breakout.id, f"broadcast:{sent + 1}", breakout.question_index,
+        # Each broadcast is its own step: two sent at the same moment are two posts, not one.
+        report = self._post_to_groups(breakout.id, f"broadcast:{uuid.uuid4().hex[:16]}", breakout.question_index,
                                       Outgoing(MessageKind.BROADCAST, message, title="From the facilitator",
                                                breakout_id=breakout.id))
         return f"Sent to {report.total - len(report.failures)} of {report.total} groups." + _failures(report)
@@ -582,6 +599,9 @@ class Lifecycle:
     def stop(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> str:
         breakout = self._steerable(actor, channel_id, breakout_id, "stop it")
         report = self._close(breakout.id, reason="stopped")
+        if report is None:
+            return (f"{breakout.title} (breakout {breakout.id}) had just ended on its own. Organisers can pull "
+                    f"the write-up with /summary {breakout.id}.")
         return (f"Stopped {breakout.title} (breakout {breakout.id}). Organisers can now pull the write-up with "
                 f"/summary {breakout.id}." + _failures(report))
 
@@ -613,8 +633,10 @@ class Lifecycle:
         Jobs themselves survive in the job store; this covers a crash between committing a change
         and scheduling or posting for it.
         """
+        mine = f"{self.core.port.platform}:"  # another platform's bot on this database recovers its own
         with self.core.db.transaction() as s:
-            ids = [b.id for b in s.scalars(select(Breakout).where(Breakout.state == "running"))]
+            ids = [b.id for b in s.scalars(select(Breakout).where(Breakout.state == "running",
+                                                                  Breakout.workspace.startswith(mine, autoescape=True)))]
         for breakout_id in ids:
             with self.core.db.transaction() as s:
                 breakout = s.get(Breakout, breakout_id)

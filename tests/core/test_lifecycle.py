@@ -168,3 +168,62 @@ def test_a_crash_between_committing_and_posting_is_recovered(database_url, tmp_p
         assert len(call.posts_in("breakout-slow-1", "welcome")) == 1
     finally:
         call.close()
+
+
+def test_a_step_already_on_its_way_when_the_end_moved_does_not_advance(call):
+    call.facilitator_types("start slow")
+    breakout = call.status().breakout_id
+    call.facilitator_types("extend 10")
+    call.app.lifecycle.fire(breakout, "q1:open")  # the old job, handed to a worker before the extension
+    call.app.lifecycle.fire(breakout, "close")
+    status = call.status()
+    assert (status.question_number, status.state) == (1, "running")
+    assert {key for key, _ in call.app.clock.pending(breakout)} >= {"q1:open"}
+
+
+def test_two_broadcasts_at_once_are_both_posted(call):
+    import threading
+
+    call.facilitator_types("start slow")
+    replies = []
+    threads = [threading.Thread(target=lambda t=t: replies.append(call.facilitator_types(f"broadcast {t}")))
+               for t in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == ["Sent to 3 of 3 groups."] * 2 or all("Sent to" in r for r in replies)
+    for g in call.chat.channels:
+        assert sorted(m.text for m in call.posts_in(g, "broadcast")) == ["first", "second"]
+
+
+def test_odd_breakout_numbers_are_bad_arguments_not_crashes(call):
+    for text in ("status ²", "status 99999999999999999999", "stop #x"):
+        with pytest.raises(BadArguments, match="Usage"):
+            call.facilitator_types(text)
+
+
+def test_another_platforms_bot_on_the_same_database_leaves_our_breakouts_alone(database_url, tmp_path):
+    from bot.adapters.local import LocalChat
+
+    prompts = prompts_copy(tmp_path, PROMPTS, {"quick": QUICK})
+    ours = Call(database_url, prompts, time_scale=0.02, people=6, clock_name="ours")
+    ours.facilitator_types("start quick")
+    groups = sorted(ours.chat.channels)
+    ours.app.shutdown()
+    theirs = Call(database_url, prompts, time_scale=0.02, people=6, clock_name="theirs",
+                  chat=LocalChat(platform="elsewhere"))
+    try:
+        import time
+
+        time.sleep(1.5)  # our question 2 and warnings come due while only the other bot runs
+        assert theirs.chat.messages == {}
+        assert all(len(ours.posts_in(g, "question")) == 1 for g in groups)
+    finally:
+        theirs.close()
+    ours.restart()
+    try:
+        wait_until(lambda: all(ours.posts_in(g, "close") for g in groups), timeout=20, what="our close")
+        assert all(len(ours.posts_in(g, "question")) == 2 for g in groups)
+    finally:
+        ours.close()

@@ -14,8 +14,8 @@ if engine is None:  # plain `alembic` command line: build from the configured UR
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # APScheduler owns its job table; it is not part of our schema.
-    return not (type_ == "table" and name == "apscheduler_jobs")
+    # APScheduler owns its job tables (one per platform); they are not part of our schema.
+    return not (type_ == "table" and str(name).startswith("apscheduler_jobs"))
 
 
 with engine.connect() as connection:
