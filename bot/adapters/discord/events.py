@@ -176,30 +176,9 @@ and then nothing is deleted there, since the read was not complete."""
 
 
 async def _stored_message_ids(bot: BreakoutBot, *, workspace: str, channel_id: str, since: dt.datetime) -> set[str]:
-    """The message ids of the quotes stored for this channel (and its threads) sent at or after ``since``.
-
-    STAND-IN FOR A CORE FUNCTION (the adapter must not query the store). Once the core has
-        Capture.stored_message_ids(self, *, workspace: str, channel_id: str, since: dt.datetime) -> set[str]
-    it is used and the fallback below goes. The fallback only reads, through the core's own
-    session, exactly what that function would return."""
-    capture = bot.app.capture
-    core_query = getattr(capture, "stored_message_ids", None)
-    if core_query is not None:
-        return set(await bot.blocking(core_query, workspace=workspace, channel_id=channel_id, since=since))
-
-    def fallback() -> set[str]:  # TEMPORARY: delete with this branch when the core function exists
-        from sqlalchemy import select
-
-        from bot.services.capture import message_key
-        from bot.store.models import Quote
-
-        prefix = message_key(workspace, channel_id, "")
-        with capture.core.db.transaction() as s:
-            rows = s.execute(select(Quote.message_key, Quote.sent_at)
-                             .where(Quote.message_key.startswith(prefix, autoescape=True))).all()
-        return {key[len(prefix):] for key, sent_at in rows if sent_at >= since}
-
-    return await bot.blocking(fallback)
+    """The message ids of the quotes stored for this channel (and its threads) sent at or after ``since``."""
+    return set(await bot.blocking(bot.app.capture.stored_message_ids, workspace=workspace, channel_id=channel_id,
+                                  since=since))
 
 
 async def _pages(source: discord.abc.Messageable, *, after: dt.datetime, page: int) -> AsyncIterator[discord.Message]:
