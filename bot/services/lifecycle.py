@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # A step that fires this much before its question's end is early (an extension moved the end).
 EARLY_TOLERANCE = dt.timedelta(milliseconds=200)
+# Marks a group whose channel was tidied at the end (archived, made read-only, voice moved back).
+CHANNEL_CLOSED = "channel-closed"
 
 
 @dataclass(frozen=True)
@@ -485,16 +487,36 @@ class Lifecycle:
                 raise IllegalMove("The breakout kept changing while I tried to end it; try /breakout stop again.") from None
             return self._close(breakout_id, reason=reason, attempts=attempts - 1)
         self.clock.cancel_breakout(breakout_id)
+        return self._wind_up(breakout_id, reason=reason)
+
+    def _wind_up(self, breakout_id: int, *, reason: str) -> FanoutReport:
+        """After the stop is committed: the close message in every group, then each channel tidied.
+
+        Both are done once per group (the close post's key; a 'channel-closed' marker), so recovery
+        after a crash in the middle finishes the job without repeating any of it.
+        """
+        with self.core.db.transaction() as s:
+            breakout = s.get(Breakout, breakout_id)
+            assert breakout is not None
+            plan = plan_of(breakout)
+            requests = self._channel_requests(s, breakout, plan)
+            channels = {g.number: g.channel_id for g in breakout.groups}
+            done = set(s.scalars(select(Post.group_number).where(Post.breakout_id == breakout_id,
+                                                                 Post.step == CHANNEL_CLOSED)))
         text = self.core.messages.render("close", plan, title=plan.title, reason=reason)
         report = self._post_to_groups(breakout_id, "close", None, Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id))
         for request in requests:
             channel_id = channels.get(request.number)
-            if channel_id is None:
+            if channel_id is None or request.number in done:
                 continue
             try:
                 self.core.port.close_group_channel(channel_id=channel_id, request=request, archive=plan.archive_channels)
             except ChatError as exc:
                 report.failures.setdefault(request.number, f"closing the channel: {exc}")
+                continue
+            with self.core.db.transaction() as s:
+                s.add(Post(breakout_id=breakout_id, group_number=request.number, step=CHANNEL_CLOSED,
+                           channel_id=channel_id, state="sent", posted_at=self.core.now()))
         return report
 
     # ----- the facilitator's commands ------------------------------------------------------------
@@ -652,7 +674,22 @@ class Lifecycle:
             pending = {key for key, _ in self.clock.pending(breakout_id)}
             if not pending:
                 self._schedule_current(breakout_id)
-        return ids
+        with self.core.db.transaction() as s:
+            paused = list(s.scalars(select(Breakout.id).where(Breakout.state == "paused",
+                                                              Breakout.workspace.startswith(mine, autoescape=True))))
+            recent = self.core.now() - dt.timedelta(days=1)
+            unfinished = [b.id for b in s.scalars(select(Breakout).where(
+                Breakout.state == "stopped", Breakout.stopped_at >= recent,
+                Breakout.workspace.startswith(mine, autoescape=True)))
+                if (s.scalar(select(func.count()).where(Post.breakout_id == b.id, Post.step == CHANNEL_CLOSED)) or 0)
+                < sum(1 for g in b.groups if g.channel_id)]
+        for breakout_id in paused:  # a question posted by 'next' while paused may have been cut short
+            with self.core.db.transaction() as s:
+                index = s.get(Breakout, breakout_id).question_index  # type: ignore[union-attr]
+            self._post_question(breakout_id, index)
+        for breakout_id in unfinished:  # stopped, but the close posts or the tidying were cut short
+            self._wind_up(breakout_id, reason="stopped")
+        return ids + paused + unfinished
 
 
 def require_facilitator(actor: Actor, what: str) -> None:

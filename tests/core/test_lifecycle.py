@@ -227,3 +227,36 @@ def test_another_platforms_bot_on_the_same_database_leaves_our_breakouts_alone(d
         assert all(len(ours.posts_in(g, "question")) == 2 for g in groups)
     finally:
         ours.close()
+
+
+def test_a_stop_cut_short_is_finished_after_a_restart(database_url, tmp_path):
+    from bot.services.port import ChatError
+
+    prompts = prompts_copy(tmp_path, PROMPTS, {"slow": SLOW})
+    call = Call(database_url, prompts, time_scale=0.02, people=6)
+    closed: list[str] = []
+    real_post = call.chat.post
+
+    def dying_post(*, channel_id, message):
+        if message.kind.value == "close" and channel_id.endswith("-2"):
+            raise ChatError("the process died here")
+        return real_post(channel_id=channel_id, message=message)
+
+    def close_channel(*, channel_id, request, archive):
+        if channel_id.endswith("-2"):
+            raise ChatError("the process died here")
+        closed.append(channel_id)
+
+    call.chat.post = dying_post  # type: ignore[method-assign]
+    call.chat.close_group_channel = close_channel  # type: ignore[method-assign]
+    try:
+        call.facilitator_types("start slow groups=2")
+        assert "group 2" in call.facilitator_types("stop")
+        assert call.posts_in("breakout-slow-2", "close") == [] and closed == ["breakout-slow-1"]
+        call.chat.post = real_post  # type: ignore[method-assign]
+        call.chat.close_group_channel = lambda *, channel_id, request, archive: closed.append(channel_id)  # type: ignore[method-assign]
+        call.restart()
+        assert closed == ["breakout-slow-1", "breakout-slow-2"]  # each tidied once
+        assert [len(call.posts_in(g, "close")) for g in ("breakout-slow-1", "breakout-slow-2")] == [1, 1]
+    finally:
+        call.close()
