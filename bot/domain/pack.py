@@ -165,13 +165,15 @@ def collect_resources(
 
     A message shaped like the pack's own list, 'Title - what it is URL', gives the link its title.
 
-    A link from someone who is not to be quoted is still listed (a link is not a quote), but without
-    their name and without their words.
+    Nothing comes from someone who is not to be quoted, not even a link: a link can say who shared
+    it (a profile, a team page) as plainly as a name.
     """
     found: dict[str, _Found] = {}
     for m in messages:
         text = m.text
         name = label(m.author)
+        if name is None:
+            continue
         for match in URL.finditer(text):
             key = url_key(match.group(0))
             context, title = "", None
