@@ -119,11 +119,12 @@ def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime
         result = session.execute(delete(model).where(model.person_id == person.id))
         counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
     if breakouts:
-        for model in (Quote, ChatEntry):
-            for row in session.scalars(select(model).where(model.breakout_id.in_(breakouts))):
-                scrubbed = scrub_person(row.text, names=names, user_ids=[person.user_id])
-                if scrubbed != row.text:
-                    row.text = scrubbed
+        rows: list[Quote | ChatEntry] = [*session.scalars(select(Quote).where(Quote.breakout_id.in_(breakouts))),
+                                         *session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts)))]
+        for row in rows:
+            scrubbed = scrub_person(row.text, names=names, user_ids=[person.user_id])
+            if scrubbed != row.text:
+                row.text = scrubbed
     tombstone = session.scalar(select(Forgotten).where(Forgotten.workspace == person.workspace,
                                                        Forgotten.user_id == person.user_id))
     when = forgotten_at or dt.datetime.now(dt.timezone.utc)

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.background import BackgroundServer, serve_on_free_port
+
 from . import model as m
 from .gateway import Connection, GatewaySession, Intents, new_session_id
 from .pointing import point_discord_py_at
@@ -238,7 +240,7 @@ class SimMember:
         return self.sandbox.dm_messages(self)
 
 
-class DiscordSandbox:
+class DiscordSandbox(BackgroundServer):
     """A Discord server for tests and the demo. ``with DiscordSandbox() as sb:`` starts and stops it."""
 
     def __init__(
@@ -293,8 +295,7 @@ class DiscordSandbox:
         self.heartbeats = 0
         self.gateway_connections = 0
         self.gateway_queries: list[dict[str, str]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        BackgroundServer.__init__(self)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -322,50 +323,19 @@ class DiscordSandbox:
         """Point this process's discord.py at the sandbox; returns the previous (rest, gateway)."""
         return point_discord_py_at(self.rest_base, self.gateway_url)
 
+    thread_name = "discord-sandbox"
+
     def start(self) -> DiscordSandbox:
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # pragma: no cover - surfaced to the caller below
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="discord-sandbox", daemon=True)
-        self._thread.start()
-        started.wait(10)
-        if failure:
-            raise failure[0]
-        return self
+        return super().start()  # type: ignore[no-any-return]
 
     async def _serve(self) -> None:
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_free_port(build_app(self), self.host)
 
     async def _shutdown(self) -> None:
         for conn in list(self._connections):
             await conn.ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = None
 
     def __enter__(self) -> DiscordSandbox:
         return self.start()

@@ -25,6 +25,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from bot.sandbox.background import BackgroundServer, serve_on_free_port
+
 from . import web_api
 from .delivery import EVENTS_API, INTERACTIVE, SLASH_COMMANDS, Delivery
 from .faults import Faults
@@ -174,7 +176,7 @@ class SimUser:
         return self.sb.files(user=self)
 
 
-class SlackSandbox:
+class SlackSandbox(BackgroundServer):
     """A local Slack: Web API, Socket Mode, HTTP-mode delivery, and simulated people."""
 
     def __init__(
@@ -214,39 +216,17 @@ class SlackSandbox:
         self._in_flight: dict[str, int] = {}
         self._peak: dict[str, int] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        BackgroundServer.__init__(self)
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self.port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    thread_name = "slack-sandbox"
+
     def start(self) -> Self:
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as e:  # noqa: BLE001 - reported to start()
-                failure.append(e)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="slack-sandbox", daemon=True)
-        self._thread.start()
-        started.wait(10)
-        if failure:
-            raise failure[0]
-        return self
+        return super().start()  # type: ignore[no-any-return]
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=50 * 1024 * 1024)
@@ -257,33 +237,15 @@ class SlackSandbox:
         app.router.add_get("/files-pri/{key}/{name}", web_api.handle_download)
         app.router.add_get("/link/", self.socket_mode.handle)
         app.router.add_post("/response/{token}", self._handle_response_url)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_free_port(app)
 
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-
-        async def shutdown() -> None:
-            for task in list(self._tasks):
-                task.cancel()
-            await self.socket_mode.close()
-            await self.http.close()
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        try:
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            if self._thread is not None:
-                self._thread.join(10)
-            self._loop = None
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.socket_mode.close()
+        await self.http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def __enter__(self) -> Self:
         return self.start()
