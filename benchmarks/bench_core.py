@@ -35,6 +35,14 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     url = args.database or f"sqlite:///{tmp / 'bench.db'}"
+    scratch = None
+    if url.startswith("postgresql"):  # a schema of its own, dropped afterwards: the database stays as it was
+        import sqlalchemy as sa
+
+        scratch = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with scratch.connect() as c:
+            c.execute(sa.text("CREATE SCHEMA bench_core"))
+        url += ("&" if "?" in url else "?") + "options=-csearch_path%3Dbench_core"
     repo = Path(__file__).resolve().parents[1]
     settings = Settings.from_mapping({"DATABASE_URL": url, "BREAKOUT_PROMPTS_DIR": str(repo / "prompts")})
     chat = LocalChat()
@@ -74,6 +82,10 @@ def main() -> None:
         app.run_breakout_command(facilitator, parse_breakout("stop"), channel_id="main")
     finally:
         app.shutdown()
+        if scratch is not None:
+            with scratch.connect() as c:
+                c.execute(sa.text("DROP SCHEMA bench_core CASCADE"))
+            scratch.dispose()
     latencies.sort()
     print(f"database: {url.split(':')[0]}")
     print(f"start: {args.people} people into {len(chat.channels)} groups, channels + welcome + question 1: {start_s * 1000:.0f} ms")
