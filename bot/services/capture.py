@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.services.context import Core
 from bot.services.port import PersonInfo
 from bot.store import repository as repo
-from bot.store.models import Breakout, ConsentRecord, Post, Quote
+from bot.store.models import Breakout, ConsentRecord, DeletedMessage, Post, Quote
 
 IGNORED_SUBTYPES = {"channel_join", "channel_leave", "bot_message", "channel_topic", "channel_purpose",
                     "channel_name", "channel_archive", "channel_unarchive", "group_join", "group_leave",
@@ -55,6 +55,8 @@ class Capture:
                 existing = s.scalar(select(Quote).where(Quote.message_key == key))
                 if existing is not None:
                     return Captured(existing.id, existing.breakout_id, duplicate=True)
+                if s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is not None:
+                    return Captured(None, reason="deleted before it arrived")
                 forgotten = repo.forgotten_since(s, workspace=workspace, user_id=author.user_id)
                 if forgotten is not None and sent_at <= forgotten:
                     return Captured(None, reason="its author asked to be forgotten")
@@ -114,12 +116,19 @@ class Capture:
             return True
 
     def message_deleted(self, *, workspace: str, channel_id: str, message_id: str) -> bool:
+        """Remove the quote. A deletion that overtook its message (in a running breakout's group
+        channel) is remembered by key, so the message arriving late is not stored."""
+        key = message_key(workspace, channel_id, message_id)
         with self.core.db.transaction() as s:
-            quote = s.scalar(select(Quote).where(Quote.message_key == message_key(workspace, channel_id, message_id)))
-            if quote is None:
-                return False
-            s.delete(quote)
-            return True
+            quote = s.scalar(select(Quote).where(Quote.message_key == key))
+            if quote is not None:
+                s.delete(quote)
+                return True
+            breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
+            if (breakout is not None and repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
+                    and s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is None):
+                s.add(DeletedMessage(message_key=key, deleted_at=self.core.now()))
+            return False
 
     def channels_to_watch(self, *, workspace: str) -> list[tuple[str, dt.datetime]]:
         """The group channels of the running breakouts here, each with when its breakout started:

@@ -153,6 +153,18 @@ class Forgotten(Base):
     forgotten_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class DeletedMessage(Base):
+    """A deletion that arrived before the message it deletes (platforms don't promise order):
+    kept so the late message is not stored. Only the message's key, never its words."""
+
+    __tablename__ = "deleted_messages"
+    __table_args__ = (UniqueConstraint("message_key", name="uq_deleted_messages_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Post(Base):
     """A message the bot posted on the timeline; the unique key makes every step fire once."""
 

@@ -170,3 +170,15 @@ def test_forget_me_sticks_and_takes_the_name_out_of_others_words(call):
                                             author=call.person("Matthew"), text="Back again.",
                                             sent_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
     assert later.quote_id is not None
+
+
+def test_a_deletion_that_overtakes_its_message_is_honoured_across_a_restart(call):
+    channel = call.channel_of("Paul")
+    assert not call.app.capture.message_deleted(workspace=WORKSPACE, channel_id=channel, message_id="late.1")
+    call.restart()  # the in-memory state of any adapter is gone; the database remembers
+    mid, result = call.says("Paul", "I said this, then deleted it.", message_id="late.1")
+    assert result.quote_id is None and "deleted" in result.reason
+    # Deletions elsewhere (not a group channel of a running breakout) leave nothing behind.
+    call.app.capture.message_deleted(workspace=WORKSPACE, channel_id="random", message_id="x.1")
+    with call.app.db.transaction() as s:
+        assert s.execute(sa.text("select count(*) from deleted_messages")).scalar() == 1

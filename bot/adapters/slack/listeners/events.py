@@ -6,8 +6,9 @@ acknowledged and Slack delivers it again; the core stores a redelivered message 
 
 Slack does not promise order, and events are handled in parallel: an edit or a deletion can be
 handled before the message it changes. An edit of an unknown message is taken as the message
-(with its new text); a deletion of an unknown message is remembered for a while, so the message
-arriving late is not stored.
+(with its new text). A deletion of an unknown message is remembered by the core (durably, across
+restarts), so the message arriving late is not stored; the short in-memory list here also covers a
+deletion handled while its message is being stored.
 """
 
 from __future__ import annotations
