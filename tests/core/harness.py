@@ -19,6 +19,24 @@ from bot.services.context import Actor
 from bot.services.port import PersonInfo
 
 WORKSPACE = "local:T1"
+
+# Plans that run their whole timeline in seconds at the tests' time scales (1-minute questions),
+# and one that never moves on by itself (2-hour questions).
+QUICK_PLAN = """
+title: Quick check-in
+series: Test series
+questions:
+  - text: What went well?
+    minutes: 1
+  - text: What would you change?
+    minutes: 1
+warnings: [0.5]
+groups:
+  size: 3
+naming:
+  default: anonymous
+"""
+SLOW_PLAN = QUICK_PLAN.replace("minutes: 1", "minutes: 120").replace("[0.5]", "[2]")
 NAMES = ["Matthew Okafor", "Felize Marquez", "Saskia Lindqvist", "Paul Brennan", "Bob Kettering", "Dana Goldberg",
          "Devi Gupta", "Priya Hallam", "Sam Ortiz", "Tanya Boateng", "Lena Novak", "Kofi Asante", "Ines Duarte",
          "Omar Haddad", "Yuki Tanaka", "Zara Whitfield"]

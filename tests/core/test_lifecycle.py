@@ -6,24 +6,10 @@ import pytest
 
 from bot.services.errors import BadArguments, IllegalMove, NotAllowed, NotFound
 from tests.conftest import PROMPTS
-from tests.core.harness import Call, prompts_copy, wait_until
+from tests.core.harness import QUICK_PLAN, SLOW_PLAN, Call, prompts_copy, wait_until
 
-QUICK = """
-title: Quick check-in
-series: Test series
-questions:
-  - text: What went well?
-    minutes: 1
-  - text: What would you change?
-    minutes: 1
-warnings: [0.5]
-groups:
-  size: 3
-naming:
-  default: anonymous
-"""
-
-SLOW = QUICK.replace("minutes: 1", "minutes: 120").replace("[0.5]", "[2]")
+QUICK = QUICK_PLAN
+SLOW = SLOW_PLAN
 
 
 @pytest.fixture

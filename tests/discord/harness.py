@@ -16,25 +16,11 @@ from bot.adapters.discord.runner import DiscordRuntime, build
 from bot.config import Settings
 from bot.sandbox.discord import Channel, ClientThread, DiscordSandbox, Message, SimMember
 from bot.sandbox.discord.model import GUILD_TEXT
+from tests.core.harness import QUICK_PLAN, SLOW_PLAN
 
-QUICK = """
-title: Quick check-in
-series: Test series
-questions:
-  - text: What went well?
-    minutes: 1
-  - text: What would you change?
-    minutes: 1
-warnings: [0.5]
-groups:
-  size: 3
-naming:
-  default: anonymous
-channels:
-  voice: true
-"""
-
-SLOW = QUICK.replace("minutes: 1", "minutes: 120").replace("[0.5]", "[2]")
+VOICE_ROOMS = "channels:\n  voice: true\n"
+QUICK = QUICK_PLAN + VOICE_ROOMS
+SLOW = SLOW_PLAN + VOICE_ROOMS
 SLOW_TEXT_ONLY = SLOW.replace("  voice: true\n", "  voice: false\n  archive_at_end: true\n")
 
 NAMES = ["Matthew", "Felize", "Saskia", "Paul", "Bob", "Dana", "Devi", "Priya", "Sam", "Tanya", "Lena", "Kofi"]

@@ -21,22 +21,10 @@ from bot.services.curation import NOT_A_QUOTE
 from bot.store.models import ChatEntry, ChatImport
 from tests.conftest import PROMPTS
 from tests.core.harness import prompts_copy
+from tests.pack.samples import ZOOM_CHAT
+from tests.pack.samples import ZOOM_CHAT_REFLECTION as REFLECTION
 
 from .harness import QUICK, SLOW, SLOW_TEXT_ONLY, DiscordCall
-
-ZOOM_CHAT = (
-    b"18:00:05 From Wren Calloway to Everyone:\n"
-    b"\tHello everyone, joining from Valparaiso!\n"
-    b"18:03:10 From Idris Fenwick (he/him) to Everyone:\n"
-    b"\tI keep thinking about how small acts of kindness in a classroom set the tone for the whole term,"
-    b" and the students notice far more of them than we ever think they do\n"
-    b"18:04:00 From Idris Fenwick to Wren Calloway(Direct Message):\n"
-    b"\ta private word that must never be imported\n"
-    b"18:05:20 From Wren Calloway to Everyone:\n"
-    b"\tHere is the guide we use: https://example.org/kind-classrooms\n"
-)
-
-REFLECTION = "small acts of kindness in a classroom set the tone"
 
 
 def unescape(markdown: str) -> str:

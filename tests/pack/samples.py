@@ -69,3 +69,19 @@ def grouped_summary() -> Summary:
 def all_quote_texts(summary: Summary) -> list[str]:
     sections = summary.groups if summary.arrangement == "group" else summary.questions
     return [q.text for s in sections for q in s.quotes]
+
+
+# A small Zoom chat export (two-line format) for the platforms' import tests: a hello, a reflection,
+# a direct message that must never be imported, and a link.
+ZOOM_CHAT = (
+    b"18:00:05 From Wren Calloway to Everyone:\n"
+    b"\tHello everyone, joining from Valparaiso!\n"
+    b"18:03:10 From Idris Fenwick (he/him) to Everyone:\n"
+    b"\tI keep thinking about how small acts of kindness in a classroom set the tone for the whole term,"
+    b" and the students notice far more of them than we ever think they do\n"
+    b"18:04:00 From Idris Fenwick to Wren Calloway(Direct Message):\n"
+    b"\ta private word that must never be imported\n"
+    b"18:05:20 From Wren Calloway to Everyone:\n"
+    b"\tHere is the guide we use: https://example.org/kind-classrooms\n"
+)
+ZOOM_CHAT_REFLECTION = "small acts of kindness in a classroom set the tone"

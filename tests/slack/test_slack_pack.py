@@ -18,21 +18,11 @@ from sqlalchemy import func, select
 from bot.adapters.slack.blocks import PUT_BACK_SHORTCUT, TAKE_OUT_SHORTCUT
 from bot.services.curation import NOT_A_QUOTE
 from bot.store.models import ChatEntry, ChatImport
+from tests.pack.samples import ZOOM_CHAT
+from tests.pack.samples import ZOOM_CHAT_REFLECTION as REFLECTION
 
 MODES = ["socket", "http"]
 
-ZOOM_CHAT = (
-    b"18:00:05 From Wren Calloway to Everyone:\n"
-    b"\tHello everyone, joining from Valparaiso!\n"
-    b"18:03:10 From Idris Fenwick (he/him) to Everyone:\n"
-    b"\tI keep thinking about how small acts of kindness in a classroom set the tone for the whole term,"
-    b" and the students notice far more of them than we ever think they do\n"
-    b"18:04:00 From Idris Fenwick to Wren Calloway(Direct Message):\n"
-    b"\ta private word that must never be imported\n"
-    b"18:05:20 From Wren Calloway to Everyone:\n"
-    b"\tHere is the guide we use: https://example.org/kind-classrooms\n"
-)
-REFLECTION = "small acts of kindness in a classroom set the tone"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 
 
