@@ -106,7 +106,7 @@ class BreakoutApp:
                               facilitators=facilitators, groups=command.groups, size=command.size,
                               minutes=command.minutes, include_facilitators=command.include_facilitators,
                               progress=progress)
-            return result.describe(self.plans.get(command.plan or "").title)
+            return result.describe()
         if a == "status":
             return lc.status(actor, channel_id=channel_id, breakout_id=command.breakout_id).describe()
         if a == "next":

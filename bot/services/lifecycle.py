@@ -90,10 +90,12 @@ def format_duration(secs: float) -> str:
 @dataclass(frozen=True)
 class StartResult:
     breakout_id: int
+    title: str
     groups: tuple[tuple[int, tuple[str, ...]], ...]  # (number, member user ids)
     report: FanoutReport
 
-    def describe(self, title: str) -> str:
+    def describe(self) -> str:
+        title = self.title
         sizes = ", ".join(str(len(m)) for _, m in self.groups)
         return (f"Started {title} (breakout {self.breakout_id}): {len(self.groups)} groups ({sizes} people). "
                 f"{self.report.describe()}.")
@@ -218,7 +220,7 @@ class Lifecycle:
                               "or end it with /breakout stop.") from None
         report = self.open_channels(breakout_id, progress=progress)
         self._schedule_current(breakout_id)
-        return StartResult(breakout_id, layout, report)
+        return StartResult(breakout_id, plan.title, layout, report)
 
     def open_channels(self, breakout_id: int, *, progress: Progress | None = None) -> FanoutReport:
         """Make or reuse every group's channel, then post the welcome and the open question.
@@ -236,12 +238,7 @@ class Lifecycle:
 
         def one(request: GroupChannelRequest) -> None:
             try:
-                channel_id = self.core.port.open_group_channel(request)
-                with self.core.db.transaction() as s:
-                    group = s.scalar(select(Group).where(Group.breakout_id == breakout_id,
-                                                         Group.number == request.number))
-                    assert group is not None
-                    group.channel_id, group.channel_error = channel_id, None
+                channel_id = self._open_channel(request)
                 welcome = self.core.messages.render(
                     "welcome", plan, group=request.number, title=plan.title, group_size=len(request.members),
                     groups=len(requests))
@@ -268,11 +265,23 @@ class Lifecycle:
         self._fanout(one, requests)
         return report
 
+    def _open_channel(self, request: GroupChannelRequest) -> str:
+        """Make or reuse one group's channel on the platform and remember it (clearing any old error)."""
+        channel_id = self.core.port.open_group_channel(request)
+        self._set_channel(request.breakout_id, request.number, channel_id=channel_id, error=None)
+        return channel_id
+
     def _record_channel_error(self, breakout_id: int, number: int, error: str) -> None:
+        self._set_channel(breakout_id, number, error=error)
+
+    def _set_channel(self, breakout_id: int, number: int, *, error: str | None, channel_id: str | None = None) -> None:
         with self.core.db.transaction() as s:
             group = s.scalar(select(Group).where(Group.breakout_id == breakout_id, Group.number == number))
-            if group is not None:
-                group.channel_error = error
+            if group is None:
+                return
+            if channel_id is not None:
+                group.channel_id = channel_id
+            group.channel_error = error
 
     def _channel_requests(self, s: Session, breakout: Breakout, plan: Plan) -> list[GroupChannelRequest]:
         people = repo.members(s, breakout_id=breakout.id)
@@ -355,12 +364,7 @@ class Lifecycle:
             channel_id = channels.get(request.number)
             try:
                 if channel_id is None:  # its channel failed at the start: try again now
-                    channel_id = self.core.port.open_group_channel(request)
-                    with self.core.db.transaction() as s:
-                        group = s.scalar(select(Group).where(Group.breakout_id == breakout_id,
-                                                             Group.number == request.number))
-                        if group is not None:
-                            group.channel_id, group.channel_error = channel_id, None
+                    channel_id = self._open_channel(request)
                 self._post_once(breakout_id, request.number, channel_id, step, question_index, message)
             except Exception as exc:
                 if not isinstance(exc, ChatError):
