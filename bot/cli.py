@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.config import Settings, SettingError
+from bot.config import SettingError, Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:

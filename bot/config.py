@@ -56,7 +56,7 @@ class Settings:
     discord_guild_id: str | None = None  # for syncing commands to one server at once
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, *, dotenv: str | Path | None = ".env") -> "Settings":
+    def load(cls, environ: Mapping[str, str] | None = None, *, dotenv: str | Path | None = ".env") -> Settings:
         """Settings from ``environ`` (the process environment by default) over a ``.env`` file."""
         values: dict[str, str] = {}
         if dotenv is not None and Path(dotenv).is_file():
@@ -65,7 +65,7 @@ class Settings:
         return cls.from_mapping(values)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, str]) -> "Settings":
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         def get(name: str) -> str | None:
             value = values.get(name)
             return value if value not in (None, "") else None
@@ -121,7 +121,7 @@ class Settings:
     def has_discord_credentials(self) -> bool:
         return bool(self.discord_token)
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         current = {f.name: getattr(self, f.name) for f in fields(self)}
         current.update(changes)
-        return Settings(**current)  # type: ignore[arg-type]
+        return Settings(**current)

@@ -122,7 +122,7 @@ def cmd_chat_forget(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_pack_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_pack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp = sub.add_parser("import-chat", help="import the video call's chat (a Zoom chat export) into a breakout")
     imp.add_argument("breakout", type=int, help="the breakout's number (see: breakout-bot breakouts)")
     imp.add_argument("file", help="Zoom's saved chat, e.g. meeting_saved_chat.txt")

@@ -59,7 +59,7 @@ def run_local_demo(settings: Settings, *, out: Path, echo: Callable[[str], None]
                 message_id = f"{question}-{n}"
                 echo(f"[#{channel_of[p.user_id]}] {voice.display_name}: {say(voice.replies[question])}")
                 app.capture.message_posted(workspace=WORKSPACE, channel_id=channel_of[p.user_id], message_id=message_id,
-                                           author=p, text=say(voice.replies[question]), sent_at=dt.datetime.now(dt.timezone.utc))
+                                           author=p, text=say(voice.replies[question]), sent_at=dt.datetime.now(dt.UTC))
                 sent[(voice.full_name, question)] = message_id
             if question == 0:
                 name, q, text = script.EDIT

@@ -30,7 +30,7 @@ class Level(str, Enum):
         }[self]
 
     @classmethod
-    def parse(cls, text: str) -> "Level":
+    def parse(cls, text: str) -> Level:
         """Accept the words people actually type: 'full', 'first name', 'anon', 'none'..."""
         key = text.strip().lower().replace("-", "_").replace(" ", "_")
         if key in ALIASES:

@@ -15,13 +15,7 @@ from bot.domain.consent import Level
 
 ANOTHER = "another participant"
 # One-word names that are also everyday words: only their capitalised form counts as a name.
-COMMON_WORDS = frozenset("""
-will may hope faith grace mark bill rose joy april june summer dawn eve max amber ray sky art guy pat sue
-rob don jack frank grant lily ivy violet holly hunter carter mason page bob dean drew gene bud rich sandy
-penny ruby crystal pearl robin jay chase miles lane chance wade reed cole nick bell hall hill wood king
-young long brown green white black gray grey moore little rice day price star ash bay brook glen heath
-hart fox cook baker smith taylor walker wells banks mills ford lee case cash story best love care kind
-""".split())
+COMMON_WORDS = frozenset(["will", "may", "hope", "faith", "grace", "mark", "bill", "rose", "joy", "april", "june", "summer", "dawn", "eve", "max", "amber", "ray", "sky", "art", "guy", "pat", "sue", "rob", "don", "jack", "frank", "grant", "lily", "ivy", "violet", "holly", "hunter", "carter", "mason", "page", "bob", "dean", "drew", "gene", "bud", "rich", "sandy", "penny", "ruby", "crystal", "pearl", "robin", "jay", "chase", "miles", "lane", "chance", "wade", "reed", "cole", "nick", "bell", "hall", "hill", "wood", "king", "young", "long", "brown", "green", "white", "black", "gray", "grey", "moore", "little", "rice", "day", "price", "star", "ash", "bay", "brook", "glen", "heath", "hart", "fox", "cook", "baker", "smith", "taylor", "walker", "wells", "banks", "mills", "ford", "lee", "case", "cash", "story", "best", "love", "care", "kind"])
 TITLES = {"dr", "dr.", "prof", "prof.", "professor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "sir", "dame"}
 BRACKETS = re.compile(r"\s*[\(\[][^)\]]*[\)\]]")
 
@@ -190,7 +184,7 @@ class QuoteText:
         return pattern, owners
 
     def _replace_name(self, match: re.Match[str]) -> str:
-        at, form = match.group(1), match.group(2)
+        form = match.group(2)
         key = form.casefold()
         owners = self._name_owner.get(key, [])
         if not owners or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):

@@ -87,7 +87,7 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         return parse_plan_data(data, slug=data["slug"])
 
 
@@ -152,7 +152,7 @@ def load_plan(text: str, *, slug: str, source: str = "<plan>") -> Plan:
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise PlanInvalid(source, [Problem(line, f"not valid YAML: {reason}",
-                                           "check indentation and that every 'key: value' has a space after the colon")])
+                                           "check indentation and that every 'key: value' has a space after the colon")]) from None
     if node is None:
         raise PlanInvalid(source, [Problem(None, "the file is empty", "start from prompts/plans/kindness-in-education.yaml")])
     data = lines.walk(node, "")

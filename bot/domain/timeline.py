@@ -44,7 +44,7 @@ class Step:
         return self.key
 
     @classmethod
-    def parse(cls, key: str) -> "Step":
+    def parse(cls, key: str) -> Step:
         if key == "close":
             return cls(StepKind.CLOSE)
         head, _, rest = key.partition(":")

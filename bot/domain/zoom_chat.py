@@ -507,7 +507,7 @@ def _resolve(
             if j is not None:
                 out[i] = replace(m, reply_to_line=out[j].line)
     standing: dict[int, Counter[tuple[str, str]]] = {}
-    for (line, author, emoji, removed), snippet in zip(reactions, targets):
+    for (line, author, emoji, removed), snippet in zip(reactions, targets, strict=False):
         j = targets_of.find(snippet, line)
         if j is None:
             continue

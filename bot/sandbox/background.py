@@ -34,7 +34,7 @@ class BackgroundServer(abc.ABC):
     async def _serve(self) -> None:
         """Bind and start serving (on the background loop)."""
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self) -> None:  # noqa: B027 - optional hook, most servers need none
         """Close connections and the server (on the background loop)."""
 
     def start(self) -> Any:
@@ -47,7 +47,7 @@ class BackgroundServer(abc.ABC):
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self._serve())
-            except BaseException as exc:  # noqa: BLE001 - raised again by start()
+            except BaseException as exc:
                 failure.append(exc)
                 started.set()
                 return

@@ -49,7 +49,7 @@ class Clock:
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=table)},
             executors={"default": self._executor},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-            timezone=dt.timezone.utc,
+            timezone=dt.UTC,
         )
 
     def start(self, handler: StepHandler) -> None:

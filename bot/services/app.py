@@ -86,7 +86,7 @@ class BreakoutApp:
             self._running = False
         self.db.dispose()
 
-    def __enter__(self) -> "BreakoutApp":
+    def __enter__(self) -> BreakoutApp:
         self.start()
         return self
 

@@ -84,7 +84,7 @@ class Capture:
                 return Captured(existing.id if existing else None, existing.breakout_id if existing else None,
                                 duplicate=True)
 
-    def _question_for(self, s, breakout: Breakout, group_number: int, thread_id: str | None,  # type: ignore[no-untyped-def]
+    def _question_for(self, s, breakout: Breakout, group_number: int, thread_id: str | None,
                       sent_at: dt.datetime, workspace: str, channel_id: str) -> int | None:
         """A thread reply belongs to the question it answers; a top-level message to the one open then."""
         if thread_id:

@@ -52,7 +52,7 @@ class Consents:
             confirmation += " This session runs under the Chatham House Rule, so nobody is named in the write-up."
         return ConsentResult(breakout_id, level, confirmation)
 
-    def _breakout_for(self, s, actor: Actor, channel_id: str | None, breakout_id: int | None) -> Breakout:  # type: ignore[no-untyped-def]
+    def _breakout_for(self, s, actor: Actor, channel_id: str | None, breakout_id: int | None) -> Breakout:
         if breakout_id is not None:
             breakout = s.get(Breakout, breakout_id)
             if breakout is None or breakout.workspace != actor.workspace:

@@ -80,7 +80,7 @@ class Status:
 
 
 def format_duration(secs: float) -> str:
-    secs = max(0, int(round(secs)))
+    secs = max(0, round(secs))
     minutes, rest = divmod(secs, 60)
     if minutes and rest:
         return f"{minutes} min {rest} s"
@@ -164,7 +164,7 @@ class Lifecycle:
         plan = self.core.plans.get(plan_slug)
         facilitator_ids = {f.user_id for f in facilitators} | {actor.person.user_id}
         keep_out = plan.grouping.keep_facilitators_out and not include_facilitators
-        people = [p for p in dict((p.user_id, p) for p in participants).values()
+        people = [p for p in {p.user_id: p for p in participants}.values()
                   if not p.is_bot and not (keep_out and p.user_id in facilitator_ids)]
         if not people:
             raise BadArguments("There is nobody to split into groups: the channel has no participants besides "
@@ -483,9 +483,6 @@ class Lifecycle:
                     return None
                 breakout.state, breakout.active_key, breakout.stopped_at = "stopped", None, now
                 breakout.question_ends_at, breakout.paused_remaining = None, None
-                plan = plan_of(breakout)
-                requests = self._channel_requests(s, breakout, plan)
-                channels = {g.number: g.channel_id for g in breakout.groups}
         except StaleDataError:
             if attempts <= 1:
                 raise IllegalMove("The breakout kept changing while I tried to end it; try /breakout stop again.") from None

@@ -21,12 +21,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -76,10 +76,10 @@ class Breakout(Base):
     attendance: Mapped[int | None] = mapped_column(Integer)  # the call's own head count, if given
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    groups: Mapped[list["Group"]] = relationship(back_populates="breakout", order_by="Group.number",
+    groups: Mapped[list[Group]] = relationship(back_populates="breakout", order_by="Group.number",
                                                  cascade="all, delete-orphan")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
 
 class Group(Base):

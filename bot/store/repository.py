@@ -68,7 +68,7 @@ def latest_consents(session: Session, *, breakout_id: int) -> dict[int, ConsentR
 def quote_counts(session: Session, *, breakout_id: int) -> dict[int, int]:
     rows = session.execute(select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id)
                            .group_by(Quote.group_id))
-    return {group_id: count for group_id, count in rows}
+    return dict(rows)
 
 
 def members(session: Session, *, breakout_id: int) -> list[tuple[Membership, Person]]:
@@ -127,7 +127,7 @@ def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime
                 row.text = scrubbed
     tombstone = session.scalar(select(Forgotten).where(Forgotten.workspace == person.workspace,
                                                        Forgotten.user_id == person.user_id))
-    when = forgotten_at or dt.datetime.now(dt.timezone.utc)
+    when = forgotten_at or dt.datetime.now(dt.UTC)
     if tombstone is None:
         session.add(Forgotten(workspace=person.workspace, user_id=person.user_id, forgotten_at=when))
     else:

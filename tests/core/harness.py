@@ -74,7 +74,7 @@ class Call:
         self._ids = itertools.count(1)
         self.app.start()
 
-    def restart(self) -> "Call":
+    def restart(self) -> Call:
         """The process dies and comes back on the same database (and the same chat platform)."""
         self.app.shutdown()
         self.app = BreakoutApp(self.settings, self.chat, rng=random.Random(5), clock_name=self.clock_name)
@@ -108,7 +108,7 @@ class Call:
         message_id = message_id or f"{next(self._ids)}.0001"
         result = self.app.capture.message_posted(
             workspace=WORKSPACE, channel_id=self.channel_of(first), message_id=message_id, author=person, text=text,
-            sent_at=at or dt.datetime.now(dt.timezone.utc), thread_id=thread)
+            sent_at=at or dt.datetime.now(dt.UTC), thread_id=thread)
         return message_id, result
 
     def posts_in(self, channel: str, kind: str | None = None) -> list:

@@ -44,7 +44,7 @@ def test_replies_edits_deletions_and_duplicates(call):
     assert result.quote_id and not result.duplicate and result.ask_consent is False
     again = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Matthew"), message_id=mid,
                                             author=call.person("Matthew"), text="Students need one team.",
-                                            sent_at=dt.datetime.now(dt.timezone.utc))
+                                            sent_at=dt.datetime.now(dt.UTC))
     assert again.duplicate and again.quote_id == result.quote_id
     _, first_words = call.says("Paul", "Measure kindness.")
     assert first_words.ask_consent  # Paul never chose: the adapter asks him privately
@@ -61,7 +61,7 @@ def test_replies_edits_deletions_and_duplicates(call):
 
 def test_not_quotes_bots_joins_commands_and_other_channels(call):
     capture = call.app.capture
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     bot = call.person("Matthew").__class__("UBOT", "Helper Bot", is_bot=True)
     channel = call.channel_of("Matthew")
     assert capture.message_posted(workspace=WORKSPACE, channel_id=channel, message_id="b1", author=bot, text="hi",
@@ -156,7 +156,7 @@ def test_forget_me_sticks_and_takes_the_name_out_of_others_words(call):
     # The same message delivered again (a retry, a restart reading history back) is not kept.
     again = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Paul"), message_id=mid,
                                             author=call.person("Matthew"), text="Students need one team.",
-                                            sent_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5))
+                                            sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))
     assert again.quote_id is None and "forgotten" in again.reason
     text = call.summary()
     assert "Students need one team." not in text
@@ -168,7 +168,7 @@ def test_forget_me_sticks_and_takes_the_name_out_of_others_words(call):
     # Speaking again later is a new choice to take part, under the plan's default naming.
     later = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Paul"), message_id="new.1",
                                             author=call.person("Matthew"), text="Back again.",
-                                            sent_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1))
+                                            sent_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert later.quote_id is not None
 
 

@@ -21,7 +21,7 @@ def call(database_url, tmp_path):
 
 def test_whole_breakout_runs_on_its_timeline(call):
     reply = call.facilitator_types("start quick")
-    assert "2 groups" in reply and "(4, 3 people)" in reply or "(3, 4 people)" in reply
+    assert ("2 groups" in reply and "(4, 3 people)" in reply) or "(3, 4 people)" in reply
     groups = sorted(call.chat.channels)
     assert groups == ["breakout-quick-1", "breakout-quick-2"]
     everyone = set().union(*call.chat.channels.values())

@@ -8,7 +8,6 @@ import string
 import uuid
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,7 +151,7 @@ def test_no_summary_shows_anyone_beyond_their_consent(shared_call, data):
             channel = next(c for c, m in call.chat.channels.items() if person.user_id in m)
             call.app.capture.message_posted(workspace=WORKSPACE, channel_id=channel, message_id=f"{run}.{k}",
                                             author=person, text=f"{marker} {words} | <@{call.people[mentioned].user_id}>",
-                                            sent_at=dt.datetime.now(dt.timezone.utc))
+                                            sent_at=dt.datetime.now(dt.UTC))
             spoken[marker] = (person, call.people[mentioned])
         summary = call.app.summaries.build(breakout_id)
         quotes = [q for section in summary.questions for q in section.quotes]

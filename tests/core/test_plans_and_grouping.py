@@ -104,7 +104,7 @@ def test_group_sizes_by_count(people, count):
 def test_split_keeps_everyone_and_avoids_reunions():
     people = list(range(13))
     groups = split(people, size=4, rng=random.Random(1))
-    assert sorted(p for g in groups for p in g) == people and [len(g) for g in groups] == [5, 4, 4] or \
+    assert (sorted(p for g in groups for p in g) == people and [len(g) for g in groups] == [5, 4, 4]) or \
         sorted(len(g) for g in groups) == [4, 4, 5]
     last_time = split(people, count=3, rng=random.Random(2))
     met = {(a, b) for g in last_time for a in g for b in g if a < b}

@@ -45,7 +45,7 @@ def test_run_points_discord_py_at_the_configured_api_and_discovers_its_gateway(s
     thread.start()
     try:
         sandbox.wait_until(lambda: runtime.bot.is_ready() and runtime.bot.core_started, 10)
-        assert discord.http.Route.BASE == sandbox.rest_base
+        assert sandbox.rest_base == discord.http.Route.BASE
         assert sandbox.calls("GET", "/gateway")  # the gateway URL was asked of the API
         assert sandbox.identifies == 1
     finally:

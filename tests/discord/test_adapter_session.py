@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.sandbox.discord import DiscordSandbox
-from bot.services.port import ChatError, MessageKind, Outgoing
 from bot.sandbox.discord.model import GUILD_CATEGORY, GUILD_VOICE
+from bot.services.port import ChatError, MessageKind, Outgoing
 from tests.conftest import PROMPTS
 from tests.core.harness import prompts_copy
 

@@ -11,7 +11,6 @@ import pytest
 from bot.sandbox.discord import ClientThread, DiscordSandbox, P, all_intents, start_client, stop_client
 
 
-
 def test_connects_identifies_and_caches_the_guild(sandbox: DiscordSandbox) -> None:
     guild = sandbox.add_guild("Community Call")
     alice = sandbox.add_member(guild, "alice", is_admin=True)

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.pack import collect_resources, distinct_people, is_greeting, pick_hellos, pick_reflections, tidy_url, url_key
+from bot.domain.pack import (
+    collect_resources,
+    distinct_people,
+    is_greeting,
+    pick_hellos,
+    pick_reflections,
+    tidy_url,
+    url_key,
+)
 from bot.domain.zoom_chat import parse_zoom_chat
 
 

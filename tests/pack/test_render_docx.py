@@ -11,6 +11,7 @@ import pytest
 from docx.opc.constants import RELATIONSHIP_TYPE
 
 from bot.render.docx import render_docx
+
 from .samples import HOSTILE, all_quote_texts, grouped_summary, sample_summary
 
 

@@ -6,6 +6,7 @@ import html
 from html.parser import HTMLParser
 
 from bot.render.html import render_html
+
 from .samples import HOSTILE, all_quote_texts, grouped_summary, sample_summary
 
 

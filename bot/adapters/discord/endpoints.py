@@ -33,10 +33,9 @@ async def discover_gateway(rest_base: str) -> str:
     """The gateway URL a Discord API announces (``GET /gateway``, no token needed)."""
     if rest_base.rstrip("/") == DISCORD_API_URL:
         return DISCORD_GATEWAY_URL
-    async with aiohttp.ClientSession() as http:
-        async with http.get(rest_base.rstrip("/") + "/gateway") as resp:
-            resp.raise_for_status()
-            data = await resp.json(content_type=None)
+    async with aiohttp.ClientSession() as http, http.get(rest_base.rstrip("/") + "/gateway") as resp:
+        resp.raise_for_status()
+        data = await resp.json(content_type=None)
     return str(data["url"])
 
 

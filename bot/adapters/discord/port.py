@@ -108,7 +108,7 @@ class DiscordChat:
             return future.result(self.timeout)
         except discord.HTTPException as exc:
             raise _explain(exc, doing) from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             future.cancel()
             raise ChatError(f"Discord did not answer in time when the bot tried to {doing}.") from exc
 

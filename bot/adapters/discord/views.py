@@ -47,7 +47,7 @@ class ConsentButton(discord.ui.DynamicItem[discord.ui.Button], template=r"breako
         self.guild_id, self.breakout_id, self.level = guild_id, breakout_id, level
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /) -> "ConsentButton":
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /) -> ConsentButton:
         return cls(int(match["guild"]), int(match["breakout"]), Level(match["level"]), getattr(item, "label", "") or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:

@@ -62,9 +62,9 @@ class Directory:
     def user(self, user_id: str) -> dict[str, Any]:
         cached = self._users.get(user_id)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         user = self.client.users_info(user=user_id)["user"]
-        return self._users.put(user_id, user)  # type: ignore[no-any-return]
+        return self._users.put(user_id, user)
 
     def person(self, user_id: str) -> PersonInfo:
         return person_from(self.user(user_id))
@@ -139,7 +139,7 @@ class Roles:
     def _group_members(self, entry: str) -> set[str]:
         cached = self._groups.get(entry)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         group_id = entry if not entry.startswith("@") else self._group_id(entry[1:])
         members: set[str] = set()
         if group_id:
@@ -148,7 +148,7 @@ class Roles:
             except SlackApiError as exc:
                 if exc.response.get("error") not in ("no_such_subteam", "subteam_not_found"):
                     raise
-        return self._groups.put(entry, members)  # type: ignore[no-any-return]
+        return self._groups.put(entry, members)
 
     def _group_id(self, handle: str) -> str | None:
         for group in self.client.usergroups_list()["usergroups"]:

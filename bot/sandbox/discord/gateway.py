@@ -14,7 +14,7 @@ import logging
 import secrets
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import WSMsgType, web
 
@@ -38,11 +38,11 @@ class Intents:
     DIRECT_MESSAGES = 1 << 12
     DIRECT_MESSAGE_REACTIONS = 1 << 13
     MESSAGE_CONTENT = 1 << 15
-    PRIVILEGED = {"members": GUILD_MEMBERS, "presences": GUILD_PRESENCES, "message_content": MESSAGE_CONTENT}
+    PRIVILEGED: ClassVar[dict[str, int]] = {"members": GUILD_MEMBERS, "presences": GUILD_PRESENCES, "message_content": MESSAGE_CONTENT}
 
 
 try:  # discord.py asks for zstd-stream when a zstd module is importable, zlib-stream otherwise.
-    from zstandard import ZstdCompressor as _ZstdCompressor  # type: ignore
+    from zstandard import ZstdCompressor as _ZstdCompressor
 
     _HAVE_ZSTD = True
 except ImportError:  # pragma: no cover - depends on the environment
@@ -69,7 +69,7 @@ class _Encoder:
             # One shared zlib context per connection; every message ends with a Z_SYNC_FLUSH suffix.
             return self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
         if self.kind == "zstd-stream":
-            from zstandard import COMPRESSOBJ_FLUSH_BLOCK  # type: ignore
+            from zstandard import COMPRESSOBJ_FLUSH_BLOCK
 
             return self._zstd.compress(text.encode()) + self._zstd.flush(COMPRESSOBJ_FLUSH_BLOCK)
         return text

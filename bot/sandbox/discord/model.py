@@ -11,8 +11,9 @@ import datetime as _dt
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -81,7 +82,7 @@ def snowflake() -> int:
 
 
 def iso_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+    return _dt.datetime.now(_dt.UTC).isoformat()
 
 
 @dataclass

@@ -353,7 +353,7 @@ class Handlers:
         body = request[BODY] or {}
         with self.sb.lock:
             current = [c for c in self.sb._commands(guild_id) if (c["name"], c["type"]) != (body.get("name"), body.get("type", 1))]
-        result = self.sb._overwrite_commands(guild_id, current + [body])
+        result = self.sb._overwrite_commands(guild_id, [*current, body])
         return json_response(next(c for c in result if c["name"] == body.get("name")), status=201)
 
     def _check_app(self, request: web.Request) -> None:
@@ -674,7 +674,7 @@ class Handlers:
             return json_response(self.sb._message_payload(msg))
 
     async def edit_webhook_message(self, request: web.Request) -> web.Response:
-        record, msg = self._webhook_message(request)
+        _record, msg = self._webhook_message(request)
         payload, files = _payload_and_files(request[BODY])
         self.sb._edit_message(msg, payload, files)
         with self.sb.lock:

@@ -64,12 +64,12 @@ class ClientThread:
             return
         try:
             asyncio.run_coroutine_threadsafe(self.client.close(), self.loop).result(timeout)
-        except Exception:  # noqa: BLE001 - stopping must not raise over a test's own failure
+        except Exception:
             pass
         if self._task is not None:
             try:
                 self._task.result(timeout)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 self.error = exc
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)

@@ -50,6 +50,16 @@ DEFAULT_BOT_PERMISSIONS = (
 )
 
 
+# The loop keeps only weak references to tasks: hold fire-and-forget ones until they finish.
+_BACKGROUND_TASKS: set[asyncio.Future[Any]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _BACKGROUND_TASKS.add(task)
+    task.add_done_callback(_BACKGROUND_TASKS.discard)
+
+
 class SandboxError(AssertionError):
     """A test asked the simulated server for something Discord would not allow."""
 
@@ -162,7 +172,7 @@ class SimMember:
         needed = m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | (m.P.ATTACH_FILES if files else 0)
         if channel.type != m.DM and not self.sandbox.can(self, channel, needed):
             raise SandboxError(f"{self.name} cannot send messages in #{channel.name}")
-        atts = [("files[%d]" % i, name, data, None) for i, (name, data) in enumerate(files)]
+        atts = [(f"files[{i}]", name, data, None) for i, (name, data) in enumerate(files)]
         if reply_to is not None and reply_to.channel_id != channel.id:
             raise SandboxError("a reply must be in the same channel as the message it answers")
         return self.sandbox._post_message(channel, self.member.user, {"content": content}, atts, reply_to=reply_to)
@@ -326,7 +336,7 @@ class DiscordSandbox(BackgroundServer):
     thread_name = "discord-sandbox"
 
     def start(self) -> DiscordSandbox:
-        return super().start()  # type: ignore[no-any-return]
+        return super().start()
 
     async def _serve(self) -> None:
         self._runner, self.port = await serve_on_free_port(build_app(self), self.host)
@@ -520,7 +530,7 @@ class DiscordSandbox(BackgroundServer):
 
     def all_messages(self) -> list[m.Message]:
         with self.lock:
-            return [x for x in self._messages.values()]
+            return list(self._messages.values())
 
     def dm_messages(self, member: SimMember) -> list[m.Message]:
         with self.lock:
@@ -666,7 +676,7 @@ class DiscordSandbox(BackgroundServer):
             session.append("RESUMED", {"_trace": ["sandbox"]})
             self.resumes += 1
         if old is not None and not old.ws.closed:
-            asyncio.ensure_future(old.ws.close(code=4000))
+            _spawn(old.ws.close(code=4000))
         return session
 
     def _request_members(self, session: GatewaySession, data: dict[str, Any]) -> None:
@@ -720,7 +730,7 @@ class DiscordSandbox(BackgroundServer):
 
     @staticmethod
     def _flush_soon(session: GatewaySession) -> None:
-        asyncio.ensure_future(session.flush())
+        _spawn(session.flush())
 
     def _dispatch_guild_event(self, event: str, data: dict[str, Any], intent: int) -> None:
         self._dispatch(event, lambda s: data if s.wants(intent) else None)

@@ -226,7 +226,7 @@ class SlackSandbox(BackgroundServer):
     thread_name = "slack-sandbox"
 
     def start(self) -> Self:
-        return super().start()  # type: ignore[no-any-return]
+        return super().start()
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=50 * 1024 * 1024)

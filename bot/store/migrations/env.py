@@ -13,7 +13,7 @@ if engine is None:  # plain `alembic` command line: build from the configured UR
     engine = make_engine(Settings.load().database_url)
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(obj, name, type_, reflected, compare_to):
     # APScheduler owns its job tables (one per platform); they are not part of our schema.
     return not (type_ == "table" and str(name).startswith("apscheduler_jobs"))
 
