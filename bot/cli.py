@@ -60,8 +60,10 @@ def cmd_plans_check(args: argparse.Namespace) -> int:
                 where = f"line {p.line}" if p.line else "file"
                 print(f"  {where}: {p.message}\n    hint: {p.hint}")
             continue
-        print(f"{path}: OK: {plan.title}, {len(plan.questions)} questions, {plan.total_minutes:g} minutes, "
-              f"naming default {plan.naming.default.value}{', Chatham House Rule' if plan.naming.chatham_house else ''}")
+        print(
+            f"{path}: OK: {plan.title}, {len(plan.questions)} questions, {plan.total_minutes:g} minutes, "
+            f"naming default {plan.naming.default.value}{', Chatham House Rule' if plan.naming.chatham_house else ''}"
+        )
     return status
 
 
@@ -114,8 +116,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     settings = _settings(args)
     db = Database(settings.database_url)
     try:
-        core = Core(db=db, port=None, plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
-                    messages=MessageBook(settings.prompts_dir))
+        core = Core(
+            db=db,
+            port=None,
+            plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
+            messages=MessageBook(settings.prompts_dir),
+        )
         summary = Summaries(core).build(args.breakout, by=args.by, highlights_only=args.highlights)
     finally:
         db.dispose()
@@ -166,10 +172,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     platform = args.platform
     if platform == "auto":
-        platform = "slack" if settings.has_slack_credentials else "discord" if settings.has_discord_credentials else None
+        platform = (
+            "slack" if settings.has_slack_credentials else "discord" if settings.has_discord_credentials else None
+        )
     if platform is None:
-        print("No Slack or Discord credentials are set (see .env.example), so the bot runs a demo session "
-              "on the local Slack sandbox instead.\n")
+        print(
+            "No Slack or Discord credentials are set (see .env.example), so the bot runs a demo session "
+            "on the local Slack sandbox instead.\n"
+        )
         if not args.verbose:  # the demo's own transcript is the output; the bot's log would drown it
             logging.getLogger().setLevel(logging.WARNING)
         args.platform, args.output, args.mode = _default_demo_platform(), "breakout-summary.md", "socket"
@@ -232,8 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("breakout", type=int, help="the breakout's number (see: breakout-bot breakouts)")
     summary.add_argument("--by", choices=["question", "group"], default="question")
     summary.add_argument("--highlights", action="store_true", help="only quotes marked as highlights")
-    summary.add_argument("--format", choices=["md", "html", "docx", "pdf"], default="md",
-                         help="md or html print (or -o); docx and pdf are written to a file (pdf needs Chromium)")
+    summary.add_argument(
+        "--format",
+        choices=["md", "html", "docx", "pdf"],
+        default="md",
+        help="md or html print (or -o); docx and pdf are written to a file (pdf needs Chromium)",
+    )
     summary.add_argument("-o", "--output", help="write to this file instead of printing")
     summary.set_defaults(func=cmd_summary)
 
@@ -257,9 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:
         print(f"Setting problem: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else getattr(logging, args.settings.log_level, logging.INFO)
-                        if args.command == "run" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose
+        else getattr(logging, args.settings.log_level, logging.INFO)
+        if args.command == "run"
+        else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from bot.services.errors import BreakoutError
 
     try:

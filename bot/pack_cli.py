@@ -31,8 +31,12 @@ def _chat(args: argparse.Namespace) -> Iterator[object]:
     settings = _settings(args)
     db = Database(settings.database_url)
     try:
-        core = Core(db=db, port=None, plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
-                    messages=MessageBook(settings.prompts_dir))
+        core = Core(
+            db=db,
+            port=None,
+            plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
+            messages=MessageBook(settings.prompts_dir),
+        )
         yield ChatImports(core)
     finally:
         db.dispose()
@@ -47,10 +51,17 @@ def cmd_import_chat(args: argparse.Namespace) -> int:
     size = path.stat().st_size
     with _chat(args) as chat:
         if size > chat.max_bytes:  # type: ignore[attr-defined]
-            raise BadArguments(f"{path}: the file is {size / 1048576:.1f} MB, larger than the "
-                               f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported.")  # type: ignore[attr-defined]
-        result = chat.import_into(args.breakout, path.read_bytes(), filename=path.name,  # type: ignore[attr-defined]
-                                  imported_by="command line", attendance=args.attendance)
+            raise BadArguments(
+                f"{path}: the file is {size / 1048576:.1f} MB, larger than the "
+                f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported."
+            )  # type: ignore[attr-defined]
+        result = chat.import_into(
+            args.breakout,
+            path.read_bytes(),
+            filename=path.name,  # type: ignore[attr-defined]
+            imported_by="command line",
+            attendance=args.attendance,
+        )
     print(result.describe())
     return 0
 
@@ -59,12 +70,18 @@ def cmd_chat_authors(args: argparse.Namespace) -> int:
     with _chat(args) as chat:
         authors = chat.authors(args.breakout)  # type: ignore[attr-defined]
     if not authors:
-        print(f"Breakout {args.breakout} has no imported chat. Import one: breakout-bot import-chat {args.breakout} FILE")
+        print(
+            f"Breakout {args.breakout} has no imported chat. Import one: breakout-bot import-chat {args.breakout} FILE"
+        )
         return 0
     for a in authors:
-        source = {"themselves": "their own choice", "organiser": "recorded by an organiser"}.get(a.chosen_by or "", "plan default")
-        print(f"{a.name:32} {a.messages:4} message{'s' if a.messages != 1 else ' '}  {a.level.value:12} ({source})"
-              f"{'  [in the groups]' if a.member else ''}")
+        source = {"themselves": "their own choice", "organiser": "recorded by an organiser"}.get(
+            a.chosen_by or "", "plan default"
+        )
+        print(
+            f"{a.name:32} {a.messages:4} message{'s' if a.messages != 1 else ' '}  {a.level.value:12} ({source})"
+            f"{'  [in the groups]' if a.member else ''}"
+        )
     return 0
 
 
@@ -104,14 +121,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
             for e in chat.messages(args.breakout):  # type: ignore[attr-defined]
                 flags = ("*" if e.highlighted else " ") + ("x" if e.excluded else " ")
                 text = " ".join(e.text.split())
-                sys.stdout.write(f"{e.line:6} {flags} {e.sent_at:%H:%M:%S} {clean_name(e.author)[:24]:24} "
-                                 f"{text[:80]}{'…' if len(text) > 80 else ''}\n")
+                sys.stdout.write(
+                    f"{e.line:6} {flags} {e.sent_at:%H:%M:%S} {clean_name(e.author)[:24]:24} "
+                    f"{text[:80]}{'…' if len(text) > 80 else ''}\n"
+                )
             return 0
         if args.line is None:
-            raise BadArguments(f"Say which message: breakout-bot chat {args.breakout} {args.action} LINE "
-                               "(the line numbers are in: breakout-bot chat BREAKOUT list).")
-        change = {"highlight": {"highlight": True}, "unhighlight": {"highlight": False},
-                  "exclude": {"exclude": True}, "restore": {"exclude": False}}[args.action]
+            raise BadArguments(
+                f"Say which message: breakout-bot chat {args.breakout} {args.action} LINE "
+                "(the line numbers are in: breakout-bot chat BREAKOUT list)."
+            )
+        change = {
+            "highlight": {"highlight": True},
+            "unhighlight": {"highlight": False},
+            "exclude": {"exclude": True},
+            "restore": {"exclude": False},
+        }[args.action]
         print(chat.mark(args.breakout, line=args.line, **change))  # type: ignore[attr-defined]
     return 0
 

@@ -46,19 +46,35 @@ class LocalChat:
     def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         with self._lock:
             message_id = f"m{next(self._ids)}"
-            self.messages[channel_id].append(LocalMessage(channel_id, message_id, message.text, message.kind.value,
-                                                          tuple(o.label for o in message.consent_options)))
+            self.messages[channel_id].append(
+                LocalMessage(
+                    channel_id,
+                    message_id,
+                    message.text,
+                    message.kind.value,
+                    tuple(o.label for o in message.consent_options),
+                )
+            )
         if self.echo:
             heading = f"{message.title}: " if message.title and message.kind.value == "question" else ""
             self.echo(f"[#{channel_id}] bot: {heading}{message.text}")
         return Delivery(message_id, channel_id)
 
-    def tell(self, *, user_id: str, text: str, channel_id: str | None = None,
-             consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> None:
+    def tell(
+        self,
+        *,
+        user_id: str,
+        text: str,
+        channel_id: str | None = None,
+        consent_options: Sequence[ConsentOption] = (),
+        breakout_id: int | None = None,
+    ) -> None:
         with self._lock:
             self.private[user_id].append(text)
 
-    def send_file(self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None) -> None:
+    def send_file(
+        self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None
+    ) -> None:
         with self._lock:
             self.files[user_id].append((filename, content))
 

@@ -44,11 +44,17 @@ def _session(sb: DiscordSandbox, settings: Settings, out: Path, echo: Callable[[
     fiona.join_voice(call)
     for person in people.values():
         person.join_voice(call)
-    echo(f"Discord sandbox at {sb.base_url}: {len(people)} people and {script.FACILITATOR[0]} in the voice channel "
-         f"'{call.name}'.")
+    echo(
+        f"Discord sandbox at {sb.base_url}: {len(people)} people and {script.FACILITATOR[0]} in the voice channel "
+        f"'{call.name}'."
+    )
 
-    settings = settings.replace(discord_token=sb.token, discord_api_url=sb.rest_base,
-                                discord_facilitator_roles=("Facilitators",), discord_organiser_roles=("Organisers",))
+    settings = settings.replace(
+        discord_token=sb.token,
+        discord_api_url=sb.rest_base,
+        discord_facilitator_roles=("Facilitators",),
+        discord_organiser_roles=("Organisers",),
+    )
     runtime = build(settings, clock_name=f"demo-discord-{time.time()}", guild_ready_timeout=0.1)
     thread = ClientThread(runtime.bot, sb.token).start()
     try:
@@ -60,7 +66,9 @@ def _session(sb: DiscordSandbox, settings: Settings, out: Path, echo: Callable[[
             return re.sub(r"<@\{([^}]+)\}>", lambda m: f"<@{people[m.group(1)].id}>", text)
 
         echo(f"$ /breakout start plan:{script.PLAN} groups:{script.GROUPS}   (typed by {script.FACILITATOR[0]})")
-        reply = fiona.run_command(chat, "breakout start", plan=script.PLAN, groups=script.GROUPS).wait(timeout=60, messages=1)
+        reply = fiona.run_command(chat, "breakout start", plan=script.PLAN, groups=script.GROUPS).wait(
+            timeout=60, messages=1
+        )
         echo(f"  (only Fiona sees) {reply.text}")
         groups = [c for c in sb.channels_in(guild, type=GUILD_TEXT) if c.name.startswith("breakout-")]
         channel_of = {p.id: next(g for g in groups if p.can_see(g)) for p in people.values()}
@@ -75,8 +83,11 @@ def _session(sb: DiscordSandbox, settings: Settings, out: Path, echo: Callable[[
         sent = {}
         for question in (0, 1):
             if question == 1:
-                sb.wait_until(lambda: all(any("Question 2 of" in m.content for m in sb.bot_messages(g)) for g in groups),
-                              120, what="question 2")
+                sb.wait_until(
+                    lambda: all(any("Question 2 of" in m.content for m in sb.bot_messages(g)) for g in groups),
+                    120,
+                    what="question 2",
+                )
                 echo("  (the clock posts question 2 in every group)")
             for voice in script.VOICES:
                 if not voice.replies[question]:
@@ -92,16 +103,21 @@ def _session(sb: DiscordSandbox, settings: Settings, out: Path, echo: Callable[[
         name, q = script.DELETE
         people[name].delete(sent[(name, q)])
         echo(f"  ({people[name].member.user.global_name} deleted a reply)")
-        sb.wait_until(lambda: not [c for c in sb.channels_in(guild, type=GUILD_TEXT) if c.name.startswith("breakout-")],
-                      180, what="the breakout to end")
+        sb.wait_until(
+            lambda: not [c for c in sb.channels_in(guild, type=GUILD_TEXT) if c.name.startswith("breakout-")],
+            180,
+            what="the breakout to end",
+        )
         echo("  (time is up: the group channels are tidied away)")
         echo(f"$ /summary   (typed by {script.ORGANISER[0]})")
         summary = olu.run_command(chat, "summary").wait(timeout=60, messages=1)
         markdown = summary.files[0].text
         out.write_text(markdown, encoding="utf-8")
-        echo(f"  (only Olu sees the write-up, attached as {summary.files[0].filename}; "
-             f"{len(sb.rest_log)} REST calls, mentions disabled on every bot message: "
-             f"{all(m.allowed_mentions == {'parse': []} for m in sb.all_messages() if m.author.id == sb.bot_user.id)})")
+        echo(
+            f"  (only Olu sees the write-up, attached as {summary.files[0].filename}; "
+            f"{len(sb.rest_log)} REST calls, mentions disabled on every bot message: "
+            f"{all(m.allowed_mentions == {'parse': []} for m in sb.all_messages() if m.author.id == sb.bot_user.id)})"
+        )
         return markdown
     finally:
         thread.stop()

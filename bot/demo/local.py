@@ -37,9 +37,14 @@ def run_local_demo(settings: Settings, *, out: Path, echo: Callable[[str], None]
     app.start()
     try:
         echo(f"$ /breakout start {script.PLAN} groups={script.GROUPS}   (typed by {script.FACILITATOR[0]})")
-        echo(app.run_breakout_command(facilitator, parse_breakout(f"start {script.PLAN} groups={script.GROUPS}"),
-                                      channel_id="community-call",
-                                      participants=lambda: (list(people.values()), [facilitator.person])))
+        echo(
+            app.run_breakout_command(
+                facilitator,
+                parse_breakout(f"start {script.PLAN} groups={script.GROUPS}"),
+                channel_id="community-call",
+                participants=lambda: (list(people.values()), [facilitator.person]),
+            )
+        )
         channel_of = {uid: name for name, members in chat.channels.items() for uid in members}
         for voice in script.VOICES:
             if voice.level is not None:
@@ -49,26 +54,41 @@ def run_local_demo(settings: Settings, *, out: Path, echo: Callable[[str], None]
         sent: dict[tuple[str, int], str] = {}
         for question in (0, 1):
             if question == 1:
-                wait_for(lambda: app.lifecycle.status(facilitator, channel_id="community-call").question_number == 2
-                         or app.lifecycle.status(facilitator, channel_id="community-call").state == "stopped",
-                         timeout=120)
+                wait_for(
+                    lambda: (
+                        app.lifecycle.status(facilitator, channel_id="community-call").question_number == 2
+                        or app.lifecycle.status(facilitator, channel_id="community-call").state == "stopped"
+                    ),
+                    timeout=120,
+                )
             for n, voice in enumerate(script.VOICES):
                 if not voice.replies[question]:
                     continue
                 p = people[voice.full_name]
                 message_id = f"{question}-{n}"
                 echo(f"[#{channel_of[p.user_id]}] {voice.display_name}: {say(voice.replies[question])}")
-                app.capture.message_posted(workspace=WORKSPACE, channel_id=channel_of[p.user_id], message_id=message_id,
-                                           author=p, text=say(voice.replies[question]), sent_at=dt.datetime.now(dt.UTC))
+                app.capture.message_posted(
+                    workspace=WORKSPACE,
+                    channel_id=channel_of[p.user_id],
+                    message_id=message_id,
+                    author=p,
+                    text=say(voice.replies[question]),
+                    sent_at=dt.datetime.now(dt.UTC),
+                )
                 sent[(voice.full_name, question)] = message_id
             if question == 0:
                 name, q, text = script.EDIT
-                app.capture.message_edited(workspace=WORKSPACE, channel_id=channel_of[people[name].user_id],
-                                           message_id=sent[(name, q)], text=text)
+                app.capture.message_edited(
+                    workspace=WORKSPACE,
+                    channel_id=channel_of[people[name].user_id],
+                    message_id=sent[(name, q)],
+                    text=text,
+                )
                 echo(f"  ({people[name].display_name} edited their reply)")
         name, q = script.DELETE
-        app.capture.message_deleted(workspace=WORKSPACE, channel_id=channel_of[people[name].user_id],
-                                    message_id=sent[(name, q)])
+        app.capture.message_deleted(
+            workspace=WORKSPACE, channel_id=channel_of[people[name].user_id], message_id=sent[(name, q)]
+        )
         echo(f"  ({people[name].display_name} deleted a reply)")
         wait_for(lambda: app.lifecycle.status(facilitator, channel_id="community-call").state == "stopped", timeout=120)
         echo(f"$ /summary   (typed by {script.ORGANISER[0]})")

@@ -51,35 +51,51 @@ def _session(sb: SlackSandbox, settings: Settings, out: Path, mode: str, echo: C
     people = {v.full_name: sb.add_user(v.full_name, display_name=v.display_name) for v in script.VOICES}
     sb.add_usergroup("organisers", [olu])
     home = sb.add_channel("community-call", [fiona, olu, *people.values()])
-    echo(f"Slack sandbox at {sb.base_url}: #{home.name} with {len(people)} people, {script.FACILITATOR[0]} "
-         f"(workspace admin) and {script.ORGANISER[0]} (@organisers). Bot in {mode} mode.")
+    echo(
+        f"Slack sandbox at {sb.base_url}: #{home.name} with {len(people)} people, {script.FACILITATOR[0]} "
+        f"(workspace admin) and {script.ORGANISER[0]} (@organisers). Bot in {mode} mode."
+    )
 
     settings = settings.replace(
-        slack_bot_token=sb.bot_token, slack_app_token=sb.app_token if mode == "socket" else None,
-        slack_signing_secret=sb.signing_secret, slack_api_url=sb.api_url, slack_mode=mode,
-        slack_organisers=("@organisers",))
-    bot = SlackBot(settings, client=make_web_client(settings, backoff_factor=0.05), http_host="127.0.0.1",
-                   http_port=0, ping_interval=0.5, clock_name=f"demo-slack-{time.time()}")
+        slack_bot_token=sb.bot_token,
+        slack_app_token=sb.app_token if mode == "socket" else None,
+        slack_signing_secret=sb.signing_secret,
+        slack_api_url=sb.api_url,
+        slack_mode=mode,
+        slack_organisers=("@organisers",),
+    )
+    bot = SlackBot(
+        settings,
+        client=make_web_client(settings, backoff_factor=0.05),
+        http_host="127.0.0.1",
+        http_port=0,
+        ping_interval=0.5,
+        clock_name=f"demo-slack-{time.time()}",
+    )
     bot.start()
     if mode == "http":
         sb.request_url = bot.url
     else:
         sb.wait_until(lambda: sb.socket_mode.connections, timeout=10, message="the bot's Socket Mode connection")
     try:
+
         def say(text: str) -> str:
             return re.sub(r"<@\{([^}]+)\}>", lambda m: f"<@{people[m.group(1)].id}>", text)
 
         command = f"start {script.PLAN} groups={script.GROUPS}"
         echo(f"$ /breakout {command}   (typed by {script.FACILITATOR[0]} in #{home.name})")
         echo(f"  (only Fiona sees) {_answer(sb, fiona.run_command(home, '/breakout', command))}")
-        groups = sorted((c for c in sb.workspace.channels.values() if c.name.startswith("breakout-")),
-                        key=lambda c: c.name)
+        groups = sorted(
+            (c for c in sb.workspace.channels.values() if c.name.startswith("breakout-")), key=lambda c: c.name
+        )
         channel_of = {p.id: next(g for g in groups if p.id in g.members) for p in people.values()}
 
         def question_ts(channel: Any, number: int) -> str | None:
             for m in sb.bot_messages(channel):
-                if any(b.get("type") == "header" and b["text"]["text"].startswith(f"Question {number} of")
-                       for b in m.get("blocks", [])):
+                if any(
+                    b.get("type") == "header" and b["text"]["text"].startswith(f"Question {number} of")
+                    for b in m.get("blocks", [])
+                ):
                     return str(m["ts"])
             return None
 
@@ -119,8 +135,11 @@ def _session(sb: SlackSandbox, settings: Settings, out: Path, mode: str, echo: C
         person = people[name]
         person.delete(channel_of[person.id], sent[(name, q)])
         echo(f"  ({person.user.display_name} deleted a reply)")
-        sb.wait_until(lambda: all(sb.bot_messages(g)[-1]["text"].startswith("Time is up") for g in groups),
-                      timeout=120, message="the breakout to end")
+        sb.wait_until(
+            lambda: all(sb.bot_messages(g)[-1]["text"].startswith("Time is up") for g in groups),
+            timeout=120,
+            message="the breakout to end",
+        )
         sb.wait_until(lambda: all(d.done.is_set() for d in sb.events()), timeout=30, message="every event handled")
         echo("  (time is up: the bot closes every group)")
 

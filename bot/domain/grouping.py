@@ -60,7 +60,7 @@ def split(
         rng.shuffle(shuffled)
         out, start = [], 0
         for n in sizes:
-            out.append(shuffled[start:start + n])
+            out.append(shuffled[start : start + n])
             start += n
         return out
 

@@ -15,8 +15,126 @@ from bot.domain.consent import Level
 
 ANOTHER = "another participant"
 # One-word names that are also everyday words: only their capitalised form counts as a name.
-COMMON_WORDS = frozenset(["will", "may", "hope", "faith", "grace", "mark", "bill", "rose", "joy", "april", "june", "summer", "dawn", "eve", "max", "amber", "ray", "sky", "art", "guy", "pat", "sue", "rob", "don", "jack", "frank", "grant", "lily", "ivy", "violet", "holly", "hunter", "carter", "mason", "page", "bob", "dean", "drew", "gene", "bud", "rich", "sandy", "penny", "ruby", "crystal", "pearl", "robin", "jay", "chase", "miles", "lane", "chance", "wade", "reed", "cole", "nick", "bell", "hall", "hill", "wood", "king", "young", "long", "brown", "green", "white", "black", "gray", "grey", "moore", "little", "rice", "day", "price", "star", "ash", "bay", "brook", "glen", "heath", "hart", "fox", "cook", "baker", "smith", "taylor", "walker", "wells", "banks", "mills", "ford", "lee", "case", "cash", "story", "best", "love", "care", "kind"])
-TITLES = {"dr", "dr.", "prof", "prof.", "professor", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "sir", "dame"}
+COMMON_WORDS = frozenset(
+    [
+        "will",
+        "may",
+        "hope",
+        "faith",
+        "grace",
+        "mark",
+        "bill",
+        "rose",
+        "joy",
+        "april",
+        "june",
+        "summer",
+        "dawn",
+        "eve",
+        "max",
+        "amber",
+        "ray",
+        "sky",
+        "art",
+        "guy",
+        "pat",
+        "sue",
+        "rob",
+        "don",
+        "jack",
+        "frank",
+        "grant",
+        "lily",
+        "ivy",
+        "violet",
+        "holly",
+        "hunter",
+        "carter",
+        "mason",
+        "page",
+        "bob",
+        "dean",
+        "drew",
+        "gene",
+        "bud",
+        "rich",
+        "sandy",
+        "penny",
+        "ruby",
+        "crystal",
+        "pearl",
+        "robin",
+        "jay",
+        "chase",
+        "miles",
+        "lane",
+        "chance",
+        "wade",
+        "reed",
+        "cole",
+        "nick",
+        "bell",
+        "hall",
+        "hill",
+        "wood",
+        "king",
+        "young",
+        "long",
+        "brown",
+        "green",
+        "white",
+        "black",
+        "gray",
+        "grey",
+        "moore",
+        "little",
+        "rice",
+        "day",
+        "price",
+        "star",
+        "ash",
+        "bay",
+        "brook",
+        "glen",
+        "heath",
+        "hart",
+        "fox",
+        "cook",
+        "baker",
+        "smith",
+        "taylor",
+        "walker",
+        "wells",
+        "banks",
+        "mills",
+        "ford",
+        "lee",
+        "case",
+        "cash",
+        "story",
+        "best",
+        "love",
+        "care",
+        "kind",
+    ]
+)
+TITLES = {
+    "dr",
+    "dr.",
+    "prof",
+    "prof.",
+    "professor",
+    "mr",
+    "mr.",
+    "mrs",
+    "mrs.",
+    "ms",
+    "ms.",
+    "mx",
+    "mx.",
+    "sir",
+    "dame",
+}
 BRACKETS = re.compile(r"\s*[\(\[][^)\]]*[\)\]]")
 
 
@@ -57,7 +175,11 @@ def initials(name: str) -> str:
 
 def first_name_of(identity: Identity) -> str:
     if identity.first_name and identity.first_name.strip():
-        return clean_name(identity.first_name).split(" ")[0] if clean_name(identity.first_name) else identity.first_name.strip()
+        return (
+            clean_name(identity.first_name).split(" ")[0]
+            if clean_name(identity.first_name)
+            else identity.first_name.strip()
+        )
     words = name_words(identity.full_name)
     return words[0] if words else "?"
 
@@ -138,7 +260,9 @@ class Link:
 class QuoteText:
     """Turns a stored quote into readable text under the naming rules of one summary."""
 
-    def __init__(self, identities: Iterable[Identity], labels: Mapping[str, str | None], *, chatham_house: bool = False):
+    def __init__(
+        self, identities: Iterable[Identity], labels: Mapping[str, str | None], *, chatham_house: bool = False
+    ):
         self.chatham_house = chatham_house
         self.by_platform_id: dict[str, Identity] = {}
         people = list(identities)
@@ -179,8 +303,9 @@ class QuoteText:
         if not owners:
             return None, {}
         alternatives = sorted(owners, key=len, reverse=True)
-        pattern = re.compile(r"(?<![\w#])(@?)(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])",
-                             re.IGNORECASE)
+        pattern = re.compile(
+            r"(?<![\w#])(@?)(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])", re.IGNORECASE
+        )
         return pattern, owners
 
     def _replace_name(self, match: re.Match[str]) -> str:
@@ -199,8 +324,10 @@ class QuoteText:
         """Whether the person's own label already shows this form of their name."""
         level = effective_level(person.level, chatham_house=self.chatham_house)
         if level is Level.FULL_NAME:
-            return any(key == w.casefold() or key == " ".join(name_words(person.full_name)).casefold()
-                       for w in name_words(person.full_name))
+            return any(
+                key == w.casefold() or key == " ".join(name_words(person.full_name)).casefold()
+                for w in name_words(person.full_name)
+            )
         if level is Level.FIRST_NAME:
             return key == first_name_of(person).casefold()
         return False
@@ -215,7 +342,7 @@ class QuoteText:
         out: list[str] = []
         pos = 0
         for m in MARKUP.finditer(text):
-            out.append(self._plain(text[pos:m.start()]))
+            out.append(self._plain(text[pos : m.start()]))
             out.append(self._markup(m.group(0), links))
             pos = m.end()
         out.append(self._plain(text[pos:]))
@@ -242,7 +369,7 @@ class QuoteText:
             url, label = unescape(m.group(1)), m.group(2)
             if url.startswith("mailto:"):
                 # An address is usually a name (first.last@...): never shown, whatever the consent.
-                address = url[len("mailto:"):]
+                address = url[len("mailto:") :]
                 return self._plain(label) if label and unescape(label) != address else "an email address"
             label = self._plain(label) if label and unescape(label) != url else None
             links.append(Link(url, label))
@@ -268,8 +395,10 @@ def scrub_person(text: str, *, names: Sequence[str], user_ids: Sequence[str]) ->
         forms.update(w for w in words if len(w) >= 2)
     if not forms:
         return text
-    pattern = re.compile(r"(?<![\w#])@?(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-                         + r")(?![\w])", re.IGNORECASE)
+    pattern = re.compile(
+        r"(?<![\w#])@?(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")(?![\w])",
+        re.IGNORECASE,
+    )
 
     def replace(m: re.Match[str]) -> str:
         form = m.group(1)
@@ -279,7 +408,7 @@ def scrub_person(text: str, *, names: Sequence[str], user_ids: Sequence[str]) ->
 
     out, pos = [], 0
     for m in MARKUP.finditer(text):  # leave links and mentions alone
-        out.append(pattern.sub(replace, text[pos:m.start()]))
+        out.append(pattern.sub(replace, text[pos : m.start()]))
         out.append(m.group(0))
         pos = m.end()
     out.append(pattern.sub(replace, text[pos:]))

@@ -191,7 +191,9 @@ def collect_resources(
                 entry.context, entry.title = context, entry.title or title
             if name is not None and name not in entry.shared_by:
                 entry.shared_by.append(name)
-    return tuple(Resource(url=f.url, label=f.title, shared_by=tuple(f.shared_by), context=f.context) for f in found.values())
+    return tuple(
+        Resource(url=f.url, label=f.title, shared_by=tuple(f.shared_by), context=f.context) for f in found.values()
+    )
 
 
 def _around(text: str, start: int, end: int, words: int) -> str:
@@ -203,7 +205,7 @@ def _around(text: str, start: int, end: int, words: int) -> str:
 
 def _titled(text: str, match: re.Match[str]) -> tuple[str | None, str]:
     """'Title - what it is URL' (the link alone at the start or end of its message): (title, what it is)."""
-    before, after = text[: match.start()].strip(), text[match.end():].strip(" .)")
+    before, after = text[: match.start()].strip(), text[match.end() :].strip(" .)")
     if len(URL.findall(text)) != 1 or (before and after):
         return None, ""
     rest = " ".join((before or after).split())

@@ -151,10 +151,20 @@ def load_plan(text: str, *, slug: str, source: str = "<plan>") -> Plan:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
-        raise PlanInvalid(source, [Problem(line, f"not valid YAML: {reason}",
-                                           "check indentation and that every 'key: value' has a space after the colon")]) from None
+        raise PlanInvalid(
+            source,
+            [
+                Problem(
+                    line,
+                    f"not valid YAML: {reason}",
+                    "check indentation and that every 'key: value' has a space after the colon",
+                )
+            ],
+        ) from None
     if node is None:
-        raise PlanInvalid(source, [Problem(None, "the file is empty", "start from prompts/plans/kindness-in-education.yaml")])
+        raise PlanInvalid(
+            source, [Problem(None, "the file is empty", "start from prompts/plans/kindness-in-education.yaml")]
+        )
     data = lines.walk(node, "")
     return parse_plan_data(data, slug=slug, source=source, lines=lines)
 
@@ -167,18 +177,43 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
         problems.append(Problem(lines.line(path), message, hint))
 
     if not isinstance(data, dict):
-        raise PlanInvalid(source, [Problem(lines.line(""), "a plan must be a mapping of keys (title:, questions:, ...)",
-                                           "start from prompts/plans/kindness-in-education.yaml")])
+        raise PlanInvalid(
+            source,
+            [
+                Problem(
+                    lines.line(""),
+                    "a plan must be a mapping of keys (title:, questions:, ...)",
+                    "start from prompts/plans/kindness-in-education.yaml",
+                )
+            ],
+        )
 
-    known = {"title", "series", "speaker", "date", "questions", "groups", "warnings", "warning_minutes",
-             "naming", "channels", "messages", "slug"}
+    known = {
+        "title",
+        "series",
+        "speaker",
+        "date",
+        "questions",
+        "groups",
+        "warnings",
+        "warning_minutes",
+        "naming",
+        "channels",
+        "messages",
+        "slug",
+    }
     for key in data:
         if key not in known:
-            problem(key, f"unknown key '{key}'", f"known keys are: {', '.join(sorted(known - {'slug', 'warning_minutes'}))}")
+            problem(
+                key, f"unknown key '{key}'", f"known keys are: {', '.join(sorted(known - {'slug', 'warning_minutes'}))}"
+            )
 
     if not SLUG_RE.match(slug):
-        problem("", f"the plan name '{slug}' cannot be used in channel names",
-                "rename the file with lowercase letters, digits and dashes, e.g. kindness-in-education.yaml")
+        problem(
+            "",
+            f"the plan name '{slug}' cannot be used in channel names",
+            "rename the file with lowercase letters, digits and dashes, e.g. kindness-in-education.yaml",
+        )
 
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -188,8 +223,9 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
     questions: list[Question] = []
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
-        problem("questions", "the plan has no questions",
-                "add a list under questions:, each item with text: and minutes:")
+        problem(
+            "questions", "the plan has no questions", "add a list under questions:, each item with text: and minutes:"
+        )
     else:
         for i, item in enumerate(raw_questions):
             path = f"questions[{i}]"
@@ -203,16 +239,31 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
             minutes = item.get("minutes")
             for key in item:
                 if key not in ("text", "minutes"):
-                    problem(f"{path}.{key}", f"question {i + 1} has an unknown key '{key}'", "a question has only text: and minutes:")
+                    problem(
+                        f"{path}.{key}",
+                        f"question {i + 1} has an unknown key '{key}'",
+                        "a question has only text: and minutes:",
+                    )
             if not isinstance(q_text, str) or not q_text.strip():
-                problem(f"{path}.text", f"question {i + 1} has no text", "add text: with the question as participants should see it")
+                problem(
+                    f"{path}.text",
+                    f"question {i + 1} has no text",
+                    "add text: with the question as participants should see it",
+                )
                 q_text = ""
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
-                problem(f"{path}.minutes", f"question {i + 1} needs minutes as a positive number (got {minutes!r})",
-                        "for example minutes: 10")
+                problem(
+                    f"{path}.minutes",
+                    f"question {i + 1} needs minutes as a positive number (got {minutes!r})",
+                    "for example minutes: 10",
+                )
                 minutes = 1
             elif minutes > 240:
-                problem(f"{path}.minutes", f"question {i + 1} lasts {minutes} minutes", "a breakout question lasts at most 240 minutes")
+                problem(
+                    f"{path}.minutes",
+                    f"question {i + 1} lasts {minutes} minutes",
+                    "a breakout question lasts at most 240 minutes",
+                )
             questions.append(Question(q_text.strip(), float(minutes)))
 
     grouping = Grouping(size=4)
@@ -224,19 +275,33 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
             size, count = raw_groups.get("size"), raw_groups.get("count")
             for key in raw_groups:
                 if key not in ("size", "count", "keep_facilitators_out", "avoid_repeats"):
-                    problem(f"groups.{key}", f"unknown key groups.{key}", "use size, count, keep_facilitators_out or avoid_repeats")
+                    problem(
+                        f"groups.{key}",
+                        f"unknown key groups.{key}",
+                        "use size, count, keep_facilitators_out or avoid_repeats",
+                    )
             if size is not None and count is not None:
-                problem("groups", "groups has both size and count", "give one: size (people per group) or count (number of groups)")
+                problem(
+                    "groups",
+                    "groups has both size and count",
+                    "give one: size (people per group) or count (number of groups)",
+                )
             for name, value in (("size", size), ("count", count)):
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                    problem(f"groups.{name}", f"groups.{name} must be a whole number of at least 1 (got {value!r})", f"for example {name}: 4")
+                    problem(
+                        f"groups.{name}",
+                        f"groups.{name} must be a whole number of at least 1 (got {value!r})",
+                        f"for example {name}: 4",
+                    )
             if isinstance(size, int) and size == 1:
                 problem("groups.size", "groups of one person are not a discussion", "use size: 2 or more")
             flags = {}
             for flag, fallback in (("keep_facilitators_out", True), ("avoid_repeats", False)):
                 value = raw_groups.get(flag, fallback)
                 if not isinstance(value, bool):
-                    problem(f"groups.{flag}", f"groups.{flag} must be true or false", f"{flag}: {str(fallback).lower()}")
+                    problem(
+                        f"groups.{flag}", f"groups.{flag} must be true or false", f"{flag}: {str(fallback).lower()}"
+                    )
                     value = fallback
                 flags[flag] = value
             good = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1  # noqa: E731
@@ -256,10 +321,15 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
         shortest = min((q.minutes for q in questions), default=None)
         for i, w in enumerate(warnings_raw):
             if isinstance(w, bool) or not isinstance(w, (int, float)) or w <= 0:
-                problem(f"warnings[{i}]", f"warning {w!r} is not a positive number of minutes", "for example warnings: [2]")
+                problem(
+                    f"warnings[{i}]", f"warning {w!r} is not a positive number of minutes", "for example warnings: [2]"
+                )
             elif shortest is not None and w >= shortest:
-                problem(f"warnings[{i}]", f"a warning {w} minutes before time is up comes before the shortest question ({shortest} minutes) starts",
-                        "make warnings shorter than every question")
+                problem(
+                    f"warnings[{i}]",
+                    f"a warning {w} minutes before time is up comes before the shortest question ({shortest} minutes) starts",
+                    "make warnings shorter than every question",
+                )
             else:
                 warnings.append(float(w))
 
@@ -276,8 +346,11 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
             except ValueError:
                 problem("naming.default", f"unknown naming level '{raw_default}'", f"use one of: {LEVEL_WORDS}")
             if default.names_the_person:
-                problem("naming.default", f"the default naming '{default.value}' would name people who never agreed",
-                        "the default for people who have not chosen must be anonymous or not-quoted")
+                problem(
+                    "naming.default",
+                    f"the default naming '{default.value}' would name people who never agreed",
+                    "the default for people who have not chosen must be anonymous or not-quoted",
+                )
                 default = Level.ANONYMOUS
             chatham = raw_naming.get("chatham_house", False)
             if not isinstance(chatham, bool):
@@ -298,13 +371,19 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
     raw_messages = data.get("messages")
     if raw_messages is not None:
         if not isinstance(raw_messages, dict):
-            problem("messages", "messages: must be a mapping of message name to text", f"names: {', '.join(MESSAGE_KEYS)}")
+            problem(
+                "messages", "messages: must be a mapping of message name to text", f"names: {', '.join(MESSAGE_KEYS)}"
+            )
         else:
             for key, value in raw_messages.items():
                 if key not in MESSAGE_KEYS:
                     problem(f"messages.{key}", f"unknown message '{key}'", f"names: {', '.join(MESSAGE_KEYS)}")
                 elif not isinstance(value, str) or not value.strip():
-                    problem(f"messages.{key}", f"message '{key}' is empty", "give the text, or remove the key to use the default")
+                    problem(
+                        f"messages.{key}",
+                        f"message '{key}' is empty",
+                        "give the text, or remove the key to use the default",
+                    )
                 else:
                     messages[key] = value
 

@@ -95,13 +95,31 @@ LANGUAGES: tuple[Labels, ...] = (
 )
 
 DIRECT_MARKERS = (
-    "direct message", "privately", "private", "in private",
-    "direktnachricht", "privat", "privatnachricht", "direkte nachricht",
-    "message direct", "en privé", "privé", "message privé",
-    "mensaje directo", "en privado", "privado", "mensaje privado",
-    "direct bericht", "privébericht", "privé bericht",
-    "messaggio diretto", "in privato", "privato",
-    "mensagem direta", "em privado", "mensagem privada",
+    "direct message",
+    "privately",
+    "private",
+    "in private",
+    "direktnachricht",
+    "privat",
+    "privatnachricht",
+    "direkte nachricht",
+    "message direct",
+    "en privé",
+    "privé",
+    "message privé",
+    "mensaje directo",
+    "en privado",
+    "privado",
+    "mensaje privado",
+    "direct bericht",
+    "privébericht",
+    "privé bericht",
+    "messaggio diretto",
+    "in privato",
+    "privato",
+    "mensagem direta",
+    "em privado",
+    "mensagem privada",
 )
 DIRECT = re.compile(r"\(\s*(?:" + "|".join(re.escape(m) for m in DIRECT_MARKERS) + r")\s*\)\s*$", re.IGNORECASE)
 
@@ -169,7 +187,9 @@ def decode_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str
                 ) from None
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
-        raise ZoomChatError("the file looks binary (it holds NUL characters)", text[: text.index("\x00")].count("\n") + 1)
+        raise ZoomChatError(
+            "the file looks binary (it holds NUL characters)", text[: text.index("\x00")].count("\n") + 1
+        )
     if not text.strip():
         raise ZoomChatError("the file is empty")
     return text
@@ -222,8 +242,9 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         if kind == "cloud":
             m = CLOUD_HEADER.match(line)
             if m:
-                current = _Draft(_time(m.group("time"), number), m.group("name").strip(), number, [m.group("text")],
-                                 inline=True)
+                current = _Draft(
+                    _time(m.group("time"), number), m.group("name").strip(), number, [m.group("text")], inline=True
+                )
                 drafts.append(current)
                 continue
         else:
@@ -289,7 +310,11 @@ def parse_zoom_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
 
     messages = _choose_reply_splits(messages, unsure)
     messages = _resolve(messages, reactions, targets)
-    fmt = "cloud-recording" if kind == "cloud" else ("two-line" if two_line else ("one-line-recipient" if to_everyone else "one-line"))
+    fmt = (
+        "cloud-recording"
+        if kind == "cloud"
+        else ("two-line" if two_line else ("one-line-recipient" if to_everyone else "one-line"))
+    )
     return ZoomChat(
         messages=tuple(messages),
         format=fmt,

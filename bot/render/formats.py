@@ -36,8 +36,9 @@ class TemplateProblem(ValueError):
     """An overriding template (prompts/templates/) that does not render; says which file and line."""
 
 
-def render_summary(summary: Summary, fmt: str, *, templates: Path | str | None = None,
-                   chromium: str | os.PathLike[str] | None = None) -> Rendered:
+def render_summary(
+    summary: Summary, fmt: str, *, templates: Path | str | None = None, chromium: str | os.PathLike[str] | None = None
+) -> Rendered:
     """Raises ValueError for an unknown format or a broken template, ``bot.render.pdf.PdfUnavailable``
     without Chromium."""
     from jinja2 import TemplateError
@@ -52,12 +53,15 @@ def render_summary(summary: Summary, fmt: str, *, templates: Path | str | None =
             if frame.filename.endswith((".j2", ".css")):
                 where, line = frame.filename, frame.lineno
         where = where or "a template"
-        raise TemplateProblem(f"The summary template {where}{f' (line {line})' if line else ''} does not work: "
-                              f"{exc.message or exc}. Fix it, or remove it to use the built-in one.") from None
+        raise TemplateProblem(
+            f"The summary template {where}{f' (line {line})' if line else ''} does not work: "
+            f"{exc.message or exc}. Fix it, or remove it to use the built-in one."
+        ) from None
 
 
-def _render(summary: Summary, fmt: str, *, templates: Path | str | None,
-            chromium: str | os.PathLike[str] | None) -> Rendered:
+def _render(
+    summary: Summary, fmt: str, *, templates: Path | str | None, chromium: str | os.PathLike[str] | None
+) -> Rendered:
     fmt = {"markdown": "md", "htm": "html", "word": "docx"}.get(fmt.lower(), fmt.lower())
     if fmt == "md":
         from bot.render.markdown import render_markdown

@@ -44,8 +44,14 @@ def escape_url(url: object) -> str:
 
 def environment(override_dir: Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(override_dir))] if override_dir and Path(override_dir).is_dir() else []
-    env = Environment(loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))]), undefined=StrictUndefined,
-                      autoescape=False, trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+    env = Environment(
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))]),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
     env.filters.update(md=escape_inline, mdblock=escape_block, mdurl=escape_url)
     return env
 

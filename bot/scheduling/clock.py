@@ -74,8 +74,13 @@ class Clock:
 
     def schedule(self, breakout_id: int, *, slot: str, step_key: str, at: dt.datetime) -> None:
         self._scheduler.add_job(
-            fire, trigger="date", run_date=at, args=[self.name, breakout_id, step_key],
-            id=job_id(breakout_id, slot), name=f"{step_key} of breakout {breakout_id}", replace_existing=True,
+            fire,
+            trigger="date",
+            run_date=at,
+            args=[self.name, breakout_id, step_key],
+            id=job_id(breakout_id, slot),
+            name=f"{step_key} of breakout {breakout_id}",
+            replace_existing=True,
         )
 
     def cancel(self, breakout_id: int, *, slot: str) -> None:
@@ -88,7 +93,7 @@ class Clock:
         prefix = job_id(breakout_id, "")
         for job in self._scheduler.get_jobs():
             if job.id.startswith(prefix):
-                self.cancel(breakout_id, slot=job.id[len(prefix):])
+                self.cancel(breakout_id, slot=job.id[len(prefix) :])
 
     def pending(self, breakout_id: int) -> list[tuple[str, dt.datetime]]:
         prefix = job_id(breakout_id, "")

@@ -46,13 +46,27 @@ class SummaryDelivery:
 
 
 class BreakoutApp:
-    def __init__(self, settings: Settings, port: ChatPort, *, now: Callable = utcnow,
-                 rng: random.Random | None = None, clock_name: str | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        port: ChatPort,
+        *,
+        now: Callable = utcnow,
+        rng: random.Random | None = None,
+        clock_name: str | None = None,
+    ):
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.core = Core(db=self.db, port=port, plans=PlanLibrary(settings.prompts_dir),
-                         messages=MessageBook(settings.prompts_dir), time_scale=settings.time_scale,
-                         fanout_concurrency=settings.fanout_concurrency, now=now, rng=rng or random.Random())
+        self.core = Core(
+            db=self.db,
+            port=port,
+            plans=PlanLibrary(settings.prompts_dir),
+            messages=MessageBook(settings.prompts_dir),
+            time_scale=settings.time_scale,
+            fanout_concurrency=settings.fanout_concurrency,
+            now=now,
+            rng=rng or random.Random(),
+        )
         # One job table per platform: a Slack and a Discord bot may share a database, and each
         # must fire only its own breakouts' steps.
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
@@ -93,8 +107,15 @@ class BreakoutApp:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    def run_breakout_command(self, actor: Actor, command: BreakoutCommand, *, channel_id: str,
-                             participants: ParticipantsLookup | None = None, progress: Progress | None = None) -> str:
+    def run_breakout_command(
+        self,
+        actor: Actor,
+        command: BreakoutCommand,
+        *,
+        channel_id: str,
+        participants: ParticipantsLookup | None = None,
+        progress: Progress | None = None,
+    ) -> str:
         """Carry out one /breakout subcommand; returns the private reply."""
         lc = self.lifecycle
         a = command.action
@@ -102,10 +123,18 @@ class BreakoutApp:
             return BREAKOUT_USAGE
         if a == "start":
             people, facilitators = participants() if participants else ((), ())
-            result = lc.start(actor, home_channel=channel_id, plan_slug=command.plan or "", participants=people,
-                              facilitators=facilitators, groups=command.groups, size=command.size,
-                              minutes=command.minutes, include_facilitators=command.include_facilitators,
-                              progress=progress)
+            result = lc.start(
+                actor,
+                home_channel=channel_id,
+                plan_slug=command.plan or "",
+                participants=people,
+                facilitators=facilitators,
+                groups=command.groups,
+                size=command.size,
+                minutes=command.minutes,
+                include_facilitators=command.include_facilitators,
+                progress=progress,
+            )
             return result.describe()
         if a == "status":
             return lc.status(actor, channel_id=channel_id, breakout_id=command.breakout_id).describe()
@@ -131,15 +160,21 @@ class BreakoutApp:
         raise AssertionError(a)
 
     def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:
-        summary = self.summaries.for_actor(actor, breakout_id=command.breakout_id, channel_id=channel_id,
-                                           by=command.by, highlights_only=command.highlights_only)  # type: ignore[arg-type]
+        summary = self.summaries.for_actor(
+            actor,
+            breakout_id=command.breakout_id,
+            channel_id=channel_id,
+            by=command.by,
+            highlights_only=command.highlights_only,
+        )  # type: ignore[arg-type]
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
         templates = self.settings.prompts_dir / "templates"
         markdown = render_markdown(summary, templates=templates)
         fmt = getattr(command, "format", "md") or "md"
         if fmt == "md":
-            return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}.md",
-                                   content=markdown.encode("utf-8"))
+            return SummaryDelivery(
+                breakout_id, summary, markdown, f"summary-breakout-{breakout_id}.md", content=markdown.encode("utf-8")
+            )
         from bot.render.formats import render_summary
         from bot.render.pdf import PdfFailed, PdfUnavailable
 
@@ -149,5 +184,12 @@ class BreakoutApp:
             raise BadArguments(f"{exc} format=html, format=docx and format=md work here.") from None
         except ValueError as exc:
             raise BadArguments(str(exc)) from None
-        return SummaryDelivery(breakout_id, summary, markdown, f"summary-breakout-{breakout_id}{rendered.extension}",
-                               format=rendered.format, content=rendered.content, mimetype=rendered.mimetype)
+        return SummaryDelivery(
+            breakout_id,
+            summary,
+            markdown,
+            f"summary-breakout-{breakout_id}{rendered.extension}",
+            format=rendered.format,
+            content=rendered.content,
+            mimetype=rendered.mimetype,
+        )

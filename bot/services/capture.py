@@ -19,9 +19,23 @@ from bot.services.port import PersonInfo
 from bot.store import repository as repo
 from bot.store.models import Breakout, ConsentRecord, DeletedMessage, Post, Quote
 
-IGNORED_SUBTYPES = {"channel_join", "channel_leave", "bot_message", "channel_topic", "channel_purpose",
-                    "channel_name", "channel_archive", "channel_unarchive", "group_join", "group_leave",
-                    "pinned_item", "unpinned_item", "reminder_add", "tombstone", "ekm_access_denied"}
+IGNORED_SUBTYPES = {
+    "channel_join",
+    "channel_leave",
+    "bot_message",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "channel_archive",
+    "channel_unarchive",
+    "group_join",
+    "group_leave",
+    "pinned_item",
+    "unpinned_item",
+    "reminder_add",
+    "tombstone",
+    "ekm_access_denied",
+}
 
 
 @dataclass(frozen=True)
@@ -41,8 +55,18 @@ class Capture:
     def __init__(self, core: Core):
         self.core = core
 
-    def message_posted(self, *, workspace: str, channel_id: str, message_id: str, author: PersonInfo, text: str,
-                       sent_at: dt.datetime, thread_id: str | None = None, subtype: str | None = None) -> Captured:
+    def message_posted(
+        self,
+        *,
+        workspace: str,
+        channel_id: str,
+        message_id: str,
+        author: PersonInfo,
+        text: str,
+        sent_at: dt.datetime,
+        thread_id: str | None = None,
+        subtype: str | None = None,
+    ) -> Captured:
         if author.is_bot or subtype in IGNORED_SUBTYPES:
             return Captured(None, reason="not a person's message")
         if subtype and subtype not in ("thread_broadcast", "file_share", "me_message"):
@@ -66,26 +90,56 @@ class Capture:
                 group = repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
                 if group is None:
                     return Captured(None, breakout.id, reason="the breakout's home channel, not a group")
-                person = repo.upsert_person(s, workspace=workspace, user_id=author.user_id, full_name=author.full_name,
-                                            first_name=author.first_name, display_name=author.display_name)
+                person = repo.upsert_person(
+                    s,
+                    workspace=workspace,
+                    user_id=author.user_id,
+                    full_name=author.full_name,
+                    first_name=author.first_name,
+                    display_name=author.display_name,
+                )
                 question = self._question_for(s, breakout, group.number, thread_id, sent_at, workspace, channel_id)
-                quote = Quote(breakout_id=breakout.id, group_id=group.id, person_id=person.id,
-                              question_index=question, message_key=key, text=text, sent_at=sent_at)
+                quote = Quote(
+                    breakout_id=breakout.id,
+                    group_id=group.id,
+                    person_id=person.id,
+                    question_index=question,
+                    message_key=key,
+                    text=text,
+                    sent_at=sent_at,
+                )
                 s.add(quote)
                 s.flush()
-                chose = s.scalar(select(func.count()).where(ConsentRecord.breakout_id == breakout.id,
-                                                            ConsentRecord.person_id == person.id)) or 0
-                earlier = s.scalar(select(func.count()).where(Quote.breakout_id == breakout.id,
-                                                              Quote.person_id == person.id)) or 0
+                chose = (
+                    s.scalar(
+                        select(func.count()).where(
+                            ConsentRecord.breakout_id == breakout.id, ConsentRecord.person_id == person.id
+                        )
+                    )
+                    or 0
+                )
+                earlier = (
+                    s.scalar(select(func.count()).where(Quote.breakout_id == breakout.id, Quote.person_id == person.id))
+                    or 0
+                )
                 return Captured(quote.id, breakout.id, ask_consent=(chose == 0 and earlier == 1))
         except IntegrityError:  # the same message delivered twice at the same moment
             with self.core.db.transaction() as s:
                 existing = s.scalar(select(Quote).where(Quote.message_key == key))
-                return Captured(existing.id if existing else None, existing.breakout_id if existing else None,
-                                duplicate=True)
+                return Captured(
+                    existing.id if existing else None, existing.breakout_id if existing else None, duplicate=True
+                )
 
-    def _question_for(self, s, breakout: Breakout, group_number: int, thread_id: str | None,
-                      sent_at: dt.datetime, workspace: str, channel_id: str) -> int | None:
+    def _question_for(
+        self,
+        s,
+        breakout: Breakout,
+        group_number: int,
+        thread_id: str | None,
+        sent_at: dt.datetime,
+        workspace: str,
+        channel_id: str,
+    ) -> int | None:
         """A thread reply belongs to the question it answers; a top-level message to the one open then."""
         if thread_id:
             post = s.scalar(select(Post).where(Post.breakout_id == breakout.id, Post.message_id == thread_id))
@@ -103,8 +157,9 @@ class Capture:
             return opened[0][0]
         return current if current is not None else breakout.question_index
 
-    def message_edited(self, *, workspace: str, channel_id: str, message_id: str, text: str,
-                       edited_at: dt.datetime | None = None) -> bool:
+    def message_edited(
+        self, *, workspace: str, channel_id: str, message_id: str, text: str, edited_at: dt.datetime | None = None
+    ) -> bool:
         with self.core.db.transaction() as s:
             quote = s.scalar(select(Quote).where(Quote.message_key == message_key(workspace, channel_id, message_id)))
             if quote is None:
@@ -125,8 +180,11 @@ class Capture:
                 s.delete(quote)
                 return True
             breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
-            if (breakout is not None and repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
-                    and s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is None):
+            if (
+                breakout is not None
+                and repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
+                and s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is None
+            ):
                 s.add(DeletedMessage(message_key=key, deleted_at=self.core.now()))
             return False
 
@@ -134,8 +192,12 @@ class Capture:
         """The group channels of the running breakouts here, each with when its breakout started:
         an adapter reads back what was said there while it was down (capture is idempotent)."""
         with self.core.db.transaction() as s:
-            return [(g.channel_id, b.started_at) for b in repo.running_breakouts(s, workspace=workspace)
-                    for g in b.groups if g.channel_id]
+            return [
+                (g.channel_id, b.started_at)
+                for b in repo.running_breakouts(s, workspace=workspace)
+                for g in b.groups
+                if g.channel_id
+            ]
 
     def stored_message_ids(self, *, workspace: str, channel_id: str, since: dt.datetime | None = None) -> set[str]:
         """The platform ids of the messages kept as quotes from one channel, sent at or after ``since``
@@ -145,4 +207,4 @@ class Capture:
         if since is not None:
             query = query.where(Quote.sent_at >= since)
         with self.core.db.transaction() as s:
-            return {key[len(prefix):] for key in s.scalars(query)}
+            return {key[len(prefix) :] for key in s.scalars(query)}

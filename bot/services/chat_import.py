@@ -67,21 +67,27 @@ class ChatImported:
     default_level: Level
 
     def describe(self) -> str:
-        parts = [f"Imported {self.messages} chat message{'s' if self.messages != 1 else ''} from "
-                 f"{self.authors} {'person' if self.authors == 1 else 'people'} ({self.format} Zoom export"
-                 f"{', ' + self.language if self.language != 'en' else ''}) into breakout {self.breakout_id}."]
+        parts = [
+            f"Imported {self.messages} chat message{'s' if self.messages != 1 else ''} from "
+            f"{self.authors} {'person' if self.authors == 1 else 'people'} ({self.format} Zoom export"
+            f"{', ' + self.language if self.language != 'en' else ''}) into breakout {self.breakout_id}."
+        ]
         if self.replaced:
             parts.append("This replaces the chat imported before.")
         if self.direct_dropped:
-            parts.append(f"{self.direct_dropped} direct message{'s were' if self.direct_dropped != 1 else ' was'} "
-                         "left out, as always.")
+            parts.append(
+                f"{self.direct_dropped} direct message{'s were' if self.direct_dropped != 1 else ' was'} "
+                "left out, as always."
+            )
         others = self.authors - self.members
         if self.members:
             parts.append(f"{self.members} of them took part in the groups, so their own naming choice applies.")
         if others:
-            parts.append(f"{others} chat-only {'person gets' if others == 1 else 'people get'} the plan's default "
-                         f"naming ({self.default_level.value.replace('_', '-')}) until you record their choice "
-                         f"(breakout-bot chat-naming {self.breakout_id} \"NAME\" LEVEL).")
+            parts.append(
+                f"{others} chat-only {'person gets' if others == 1 else 'people get'} the plan's default "
+                f"naming ({self.default_level.value.replace('_', '-')}) until you record their choice "
+                f'(breakout-bot chat-naming {self.breakout_id} "NAME" LEVEL).'
+            )
         return " ".join(parts)
 
 
@@ -113,16 +119,26 @@ class ChatImports:
 
     # --- import ----------------------------------------------------------------------------------
 
-    def import_chat(self, actor: Actor, *, data: bytes | str, filename: str, breakout_id: int | None = None,
-                    channel_id: str | None = None, attendance: int | None = None) -> ChatImported:
+    def import_chat(
+        self,
+        actor: Actor,
+        *,
+        data: bytes | str,
+        filename: str,
+        breakout_id: int | None = None,
+        channel_id: str | None = None,
+        attendance: int | None = None,
+    ) -> ChatImported:
         """``/summary import`` with a file: organisers only, into the breakout meant here."""
         require_organiser(actor, "import the call's chat")
         target = self._find(actor, breakout_id=breakout_id, channel_id=channel_id)
-        return self.import_into(target, data, filename=filename, imported_by=actor.person.user_id,
-                                attendance=attendance)
+        return self.import_into(
+            target, data, filename=filename, imported_by=actor.person.user_id, attendance=attendance
+        )
 
-    def import_into(self, breakout_id: int, data: bytes | str, *, filename: str, imported_by: str,
-                    attendance: int | None = None) -> ChatImported:
+    def import_into(
+        self, breakout_id: int, data: bytes | str, *, filename: str, imported_by: str, attendance: int | None = None
+    ) -> ChatImported:
         """``imported_by`` is who did it as an id (a platform user id, or 'command line'), never a name:
         the organiser's name is personal data like anyone else's."""
         if attendance is not None and attendance < 0:
@@ -132,9 +148,11 @@ class ChatImports:
         except ZoomChatError as error:
             raise ChatFileRefused(f"{filename}: {error}. Nothing was imported.") from None
         if not chat.messages:
-            raise ChatFileRefused(f"{filename}: there are no messages to everyone in this chat"
-                                  f"{' (only direct messages, which are never imported)' if chat.direct_messages_dropped else ''}. "
-                                  "Nothing was imported.")
+            raise ChatFileRefused(
+                f"{filename}: there are no messages to everyone in this chat"
+                f"{' (only direct messages, which are never imported)' if chat.direct_messages_dropped else ''}. "
+                "Nothing was imported."
+            )
         with self.core.db.transaction() as s:
             breakout = s.get(Breakout, breakout_id)
             if breakout is None:
@@ -149,25 +167,55 @@ class ChatImports:
                 s.delete(old)
                 s.flush()
             people, members = self._authors_as_people(s, breakout, [m.author for m in chat.messages])
-            record = ChatImport(breakout_id=breakout_id, filename=filename[:200], format=chat.format,
-                                language=chat.language, message_count=len(chat.messages),
-                                direct_dropped=chat.direct_messages_dropped, reactions=chat.reactions,
-                                imported_by=imported_by[:200], imported_at=self.core.now())
+            record = ChatImport(
+                breakout_id=breakout_id,
+                filename=filename[:200],
+                format=chat.format,
+                language=chat.language,
+                message_count=len(chat.messages),
+                direct_dropped=chat.direct_messages_dropped,
+                reactions=chat.reactions,
+                imported_by=imported_by[:200],
+                imported_at=self.core.now(),
+            )
             s.add(record)
             s.flush()
             for position, m in enumerate(chat.messages, start=1):
                 person_id = people[name_key(m.author)]
                 highlighted, excluded = carried.get((person_id, m.text), (False, False))
-                s.add(ChatEntry(import_id=record.id, breakout_id=breakout_id, person_id=person_id, position=position,
-                                line=m.line, sent_at=m.sent_at, author=m.author[:200], text=m.text,
-                                reply_to=m.reply_to, reactions=m.reactions, highlighted=highlighted,
-                                excluded=excluded))
+                s.add(
+                    ChatEntry(
+                        import_id=record.id,
+                        breakout_id=breakout_id,
+                        person_id=person_id,
+                        position=position,
+                        line=m.line,
+                        sent_at=m.sent_at,
+                        author=m.author[:200],
+                        text=m.text,
+                        reply_to=m.reply_to,
+                        reactions=m.reactions,
+                        highlighted=highlighted,
+                        excluded=excluded,
+                    )
+                )
             if attendance is not None:
                 breakout.attendance = attendance
             s.flush()
             self._drop_unheard(s, breakout)
-        return ChatImported(breakout_id, filename, chat.format, chat.language, len(chat.messages), len(people),
-                            len(members), chat.direct_messages_dropped, chat.reactions, old is not None, default_level)
+        return ChatImported(
+            breakout_id,
+            filename,
+            chat.format,
+            chat.language,
+            len(chat.messages),
+            len(people),
+            len(members),
+            chat.direct_messages_dropped,
+            chat.reactions,
+            old is not None,
+            default_level,
+        )
 
     def _drop_unheard(self, s: Session, breakout: Breakout) -> None:
         """Chat-only people exist only because of a chat: once no imported chat holds a message of theirs
@@ -181,10 +229,13 @@ class ChatImports:
             s.execute(delete(Person).where(Person.id.in_(gone)))
         here = select(ChatEntry.id).where(ChatEntry.breakout_id == breakout.id, ChatEntry.person_id == Person.id)
         absent = select(Person.id).where(Person.workspace == workspace, ~here.exists())
-        s.execute(delete(ConsentRecord).where(ConsentRecord.breakout_id == breakout.id,
-                                              ConsentRecord.person_id.in_(absent)))
+        s.execute(
+            delete(ConsentRecord).where(ConsentRecord.breakout_id == breakout.id, ConsentRecord.person_id.in_(absent))
+        )
 
-    def _authors_as_people(self, s: Session, breakout: Breakout, authors: Sequence[str]) -> tuple[dict[str, int], set[int]]:
+    def _authors_as_people(
+        self, s: Session, breakout: Breakout, authors: Sequence[str]
+    ) -> tuple[dict[str, int], set[int]]:
         """Each distinct author's person id; and which of them are members of the breakout."""
         by_name: dict[str, list[Person]] = {}
         for _, person in repo.members(s, breakout_id=breakout.id):
@@ -205,9 +256,14 @@ class ChatImports:
                 members.add(owners[0].id)
                 continue
             name = clean_name(author) or author.strip()
-            person = repo.upsert_person(s, workspace=chat_workspace(breakout.workspace), user_id=chat_user_id(key),
-                                        full_name=name[:200], first_name=name.split()[0] if name.split() else None,
-                                        display_name=author.strip()[:100])
+            person = repo.upsert_person(
+                s,
+                workspace=chat_workspace(breakout.workspace),
+                user_id=chat_user_id(key),
+                full_name=name[:200],
+                first_name=name.split()[0] if name.split() else None,
+                display_name=author.strip()[:100],
+            )
             people[key] = person.id
         return people, members
 
@@ -220,19 +276,29 @@ class ChatImports:
             consents = repo.latest_consents(s, breakout_id=breakout_id)
             member_ids = {p.id for _, p in repo.members(s, breakout_id=breakout_id)}
             counts: dict[int, int] = {}
-            for e in s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id).order_by(ChatEntry.position)):
+            for e in s.scalars(
+                select(ChatEntry).where(ChatEntry.breakout_id == breakout_id).order_by(ChatEntry.position)
+            ):
                 counts[e.person_id] = counts.get(e.person_id, 0) + 1
             out = []
             for person_id, n in counts.items():
                 person = s.get(Person, person_id)
                 record = consents.get(person_id)
                 chosen = None if record is None else (ORGANISER_VIA if record.via == ORGANISER_VIA else "themselves")
-                out.append(ChatAuthor(person.preferred_name or person.full_name, n,  # type: ignore[union-attr]
-                                      Level(record.level) if record else default, chosen, person_id in member_ids))
+                out.append(
+                    ChatAuthor(
+                        person.preferred_name or person.full_name,
+                        n,  # type: ignore[union-attr]
+                        Level(record.level) if record else default,
+                        chosen,
+                        person_id in member_ids,
+                    )
+                )
             return out
 
-    def name_author(self, actor: Actor, *, name: str, level: Level, breakout_id: int | None = None,
-                    channel_id: str | None = None) -> str:
+    def name_author(
+        self, actor: Actor, *, name: str, level: Level, breakout_id: int | None = None, channel_id: str | None = None
+    ) -> str:
         """An organiser records how a chat author agreed to be named (they told the organiser, not the bot)."""
         require_organiser(actor, "record a chat author's naming choice")
         target = self._find(actor, breakout_id=breakout_id, channel_id=channel_id)
@@ -249,26 +315,51 @@ class ChatImports:
                 if name_key(e.author) == key:
                     candidates[e.person_id] = e.author
             if not candidates:
-                known = sorted({clean_name(a) for a in s.scalars(select(ChatEntry.author).where(ChatEntry.breakout_id == breakout_id))})
-                hint = f" Chat authors: {', '.join(known[:20])}{'…' if len(known) > 20 else ''}." if known else \
-                    " No chat is imported yet: breakout-bot import-chat first."
+                known = sorted(
+                    {
+                        clean_name(a)
+                        for a in s.scalars(select(ChatEntry.author).where(ChatEntry.breakout_id == breakout_id))
+                    }
+                )
+                hint = (
+                    f" Chat authors: {', '.join(known[:20])}{'…' if len(known) > 20 else ''}."
+                    if known
+                    else " No chat is imported yet: breakout-bot import-chat first."
+                )
                 raise NotFound(f"Nobody called '{name}' wrote in breakout {breakout_id}'s chat.{hint}")
             (person_id,) = candidates
             name = candidates[person_id]  # as the chat spells it, not as typed here
-            own = [r for r in s.scalars(select(ConsentRecord).where(ConsentRecord.breakout_id == breakout_id,
-                                                                    ConsentRecord.person_id == person_id))
-                   if r.via != ORGANISER_VIA]
+            own = [
+                r
+                for r in s.scalars(
+                    select(ConsentRecord).where(
+                        ConsentRecord.breakout_id == breakout_id, ConsentRecord.person_id == person_id
+                    )
+                )
+                if r.via != ORGANISER_VIA
+            ]
             if own:
-                raise NotAllowed(f"{clean_name(name)} chose their naming themselves in the breakout, and only they "
-                                 "can change it (with /breakout consent).")
+                raise NotAllowed(
+                    f"{clean_name(name)} chose their naming themselves in the breakout, and only they "
+                    "can change it (with /breakout consent)."
+                )
             person = s.get(Person, person_id)
             if person is None or person.workspace != chat_workspace(breakout.workspace):
-                raise NotAllowed(f"{clean_name(name)} took part in the groups, so their naming is theirs to choose: "
-                                 "they can set it with /breakout consent. Until they do, the plan's default applies. "
-                                 "Only people who were in the call's chat alone can have their choice recorded here.")
-            s.add(ConsentRecord(breakout_id=breakout_id, person_id=person_id, level=level.value,
-                                wording=f"Recorded by {recorded_by[:150]} for a chat author of '{breakout.title}': "
-                                        f"{level.value}", via=ORGANISER_VIA, given_at=self.core.now()))
+                raise NotAllowed(
+                    f"{clean_name(name)} took part in the groups, so their naming is theirs to choose: "
+                    "they can set it with /breakout consent. Until they do, the plan's default applies. "
+                    "Only people who were in the call's chat alone can have their choice recorded here."
+                )
+            s.add(
+                ConsentRecord(
+                    breakout_id=breakout_id,
+                    person_id=person_id,
+                    level=level.value,
+                    wording=f"Recorded by {recorded_by[:150]} for a chat author of '{breakout.title}': {level.value}",
+                    via=ORGANISER_VIA,
+                    given_at=self.core.now(),
+                )
+            )
         return f"{clean_name(name)} will appear as {describe_level(level)} in breakout {breakout_id}'s write-up."
 
     def forget_author(self, breakout_id: int, *, name: str) -> str:
@@ -277,18 +368,25 @@ class ChatImports:
         key = name_key(name)
         with self.core.db.transaction() as s:
             self._breakout(s, breakout_id)
-            ids = {e.person_id for e in s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id))
-                   if name_key(e.author) == key}
+            ids = {
+                e.person_id
+                for e in s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id))
+                if name_key(e.author) == key
+            }
             if not ids:
                 raise NotFound(f"Nobody called '{name}' wrote in breakout {breakout_id}'s chat.")
             person = s.get(Person, next(iter(ids)))
             assert person is not None
             if not person.workspace.endswith(CHAT_SUFFIX):
-                raise NotAllowed(f"{clean_name(name)} took part in the groups: they can delete everything stored "
-                                 "about them with /breakout forget-me, or choose not-quoted.")
+                raise NotAllowed(
+                    f"{clean_name(name)} took part in the groups: they can delete everything stored "
+                    "about them with /breakout forget-me, or choose not-quoted."
+                )
             counts = repo.forget_person(s, person)
-        return (f"Forgot {clean_name(name)}: {counts.get('chat_messages', 0)} chat message(s) and "
-                f"{counts.get('consents', 0)} naming choice(s) deleted, and their name.")
+        return (
+            f"Forgot {clean_name(name)}: {counts.get('chat_messages', 0)} chat message(s) and "
+            f"{counts.get('consents', 0)} naming choice(s) deleted, and their name."
+        )
 
     # --- attendance and curation of the chat ----------------------------------------------------------
 
@@ -297,8 +395,11 @@ class ChatImports:
             raise BadArguments("Attendance is a number of people: 0 or more.")
         with self.core.db.transaction() as s:
             self._breakout(s, breakout_id).attendance = count
-        return (f"Breakout {breakout_id}: the write-up will say {count} people joined the call." if count is not None
-                else f"Breakout {breakout_id}: attendance will be counted from the groups and the chat.")
+        return (
+            f"Breakout {breakout_id}: the write-up will say {count} people joined the call."
+            if count is not None
+            else f"Breakout {breakout_id}: attendance will be counted from the groups and the chat."
+        )
 
     def mark(self, breakout_id: int, *, line: int, highlight: bool | None = None, exclude: bool | None = None) -> str:
         """Highlight, exclude or restore one chat message, by the line it starts on in the file."""
@@ -306,8 +407,10 @@ class ChatImports:
             self._breakout(s, breakout_id)
             entry = s.scalar(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id, ChatEntry.line == line))
             if entry is None:
-                raise NotFound(f"No chat message of breakout {breakout_id} starts on line {line} of the file "
-                               "(see: breakout-bot chat BREAKOUT list).")
+                raise NotFound(
+                    f"No chat message of breakout {breakout_id} starts on line {line} of the file "
+                    "(see: breakout-bot chat BREAKOUT list)."
+                )
             if highlight is not None:
                 entry.highlighted = highlight
             if exclude is not None:
@@ -318,7 +421,9 @@ class ChatImports:
     def messages(self, breakout_id: int) -> list[ChatEntry]:
         with self.core.db.transaction() as s:
             self._breakout(s, breakout_id)
-            return list(s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id).order_by(ChatEntry.position)))
+            return list(
+                s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id).order_by(ChatEntry.position))
+            )
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -335,8 +440,13 @@ class ChatImports:
 
 
 def describe_level(level: Level) -> str:
-    return {Level.FULL_NAME: "their full name", Level.FIRST_NAME: "their first name", Level.INITIALS: "their initials",
-            Level.ANONYMOUS: "an anonymous participant", Level.NOT_QUOTED: "nobody: their words are left out"}[level]
+    return {
+        Level.FULL_NAME: "their full name",
+        Level.FIRST_NAME: "their first name",
+        Level.INITIALS: "their initials",
+        Level.ANONYMOUS: "an anonymous participant",
+        Level.NOT_QUOTED: "nobody: their words are left out",
+    }[level]
 
 
 # --- the pack sections, for the summary builder ------------------------------------------------------------
@@ -344,8 +454,11 @@ def describe_level(level: Level) -> str:
 
 def load_chat(s: Session, breakout_id: int) -> list[ChatRow]:
     """The chat messages still in the write-up, in the order they were sent."""
-    rows = s.scalars(select(ChatEntry).where(ChatEntry.breakout_id == breakout_id, ChatEntry.excluded.is_(False))
-                     .order_by(ChatEntry.position))
+    rows = s.scalars(
+        select(ChatEntry)
+        .where(ChatEntry.breakout_id == breakout_id, ChatEntry.excluded.is_(False))
+        .order_by(ChatEntry.position)
+    )
     return [ChatRow(str(e.person_id), e.text, e.sent_at, e.line, e.highlighted, e.person_id) for e in rows]
 
 
@@ -361,15 +474,25 @@ def _as_markup(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def chat_sections(rows: Sequence[ChatRow], labels: dict[str, str | None], texts: QuoteText, *,
-                  highlights_only: bool = False, hellos: int = 3, min_words: int = 20) -> ChatSections:
+def chat_sections(
+    rows: Sequence[ChatRow],
+    labels: dict[str, str | None],
+    texts: QuoteText,
+    *,
+    highlights_only: bool = False,
+    hellos: int = 3,
+    min_words: int = 20,
+) -> ChatSections:
     """Hellos, reflections and links from the chat, every author by their label and every name in a text
     rewritten by its owner's consent."""
     label: Callable[[str], str | None] = labels.get
     rewrite: Callable[[str], str] = lambda t: texts.render(_as_markup(t))[0]  # noqa: E731
     picked_hellos = pick_hellos(rows, label, limit=hellos, rewrite=rewrite)
-    hello_texts = {" ".join(r.text.split()) for r in rows if " ".join(rewrite(r.text).split()) in
-                   {" ".join(h.text.split()) for h in picked_hellos}}
+    hello_texts = {
+        " ".join(r.text.split())
+        for r in rows
+        if " ".join(rewrite(r.text).split()) in {" ".join(h.text.split()) for h in picked_hellos}
+    }
     if highlights_only:
         chosen = [r for r in rows if r.highlighted]
     else:

@@ -29,8 +29,23 @@ SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|htm
        /summary import [BREAKOUT]     import the call's Zoom chat (share the file with the bot first)
   BREAKOUT is the breakout's number (from /breakout status); without it, the latest one here."""
 
-ACTIONS = {"start", "status", "next", "skip", "extend", "broadcast", "pause", "resume", "stop", "end",
-           "consent", "forget-me", "forgetme", "name", "help"}
+ACTIONS = {
+    "start",
+    "status",
+    "next",
+    "skip",
+    "extend",
+    "broadcast",
+    "pause",
+    "resume",
+    "stop",
+    "end",
+    "consent",
+    "forget-me",
+    "forgetme",
+    "name",
+    "help",
+}
 ALIASES = {"skip": "next", "end": "stop", "forgetme": "forget-me", "forget_me": "forget-me"}
 
 
@@ -129,7 +144,9 @@ def parse_breakout(text: str) -> BreakoutCommand:
             raise _bad("Say which plan to start, e.g. /breakout start kindness-in-education groups=3.")
         if groups is not None and size is not None:
             raise _bad("Give either groups=N or size=N, not both.")
-        return BreakoutCommand(action, plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include)
+        return BreakoutCommand(
+            action, plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include
+        )
     if action == "extend":
         if len(args) != 1:
             raise _bad("Say how many minutes to add, e.g. /breakout extend 5.")

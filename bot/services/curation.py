@@ -32,8 +32,7 @@ class Curation:
         with self.core.db.transaction() as s:
             quote = self._quote(s, actor, channel_id, message_id)
             quote.highlighted = on
-        return ("Marked as a highlight: it will be in '/summary highlights'." if on
-                else "No longer a highlight.")
+        return "Marked as a highlight: it will be in '/summary highlights'." if on else "No longer a highlight."
 
     def take_out(self, actor: Actor, *, channel_id: str, message_id: str) -> str:
         """The author takes their own message out of the write-up, staying in the breakout."""

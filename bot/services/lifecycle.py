@@ -70,8 +70,10 @@ class Status:
         else:
             left = "" if self.seconds_left is None else f", {format_duration(self.seconds_left)} left"
             paused = " (paused)" if self.state == "paused" else ""
-            head = (f"{self.title} (breakout {self.breakout_id}){paused}: question {self.question_number} "
-                    f"of {self.question_count}{left}. {self.question_text}")
+            head = (
+                f"{self.title} (breakout {self.breakout_id}){paused}: question {self.question_number} "
+                f"of {self.question_count}{left}. {self.question_text}"
+            )
         lines = [head, f"{self.participants} people in {len(self.groups)} groups, {self.quotes} quotes so far."]
         for g in self.groups:
             extra = f" (problem: {g.problem})" if g.problem else ""
@@ -97,8 +99,10 @@ class StartResult:
     def describe(self) -> str:
         title = self.title
         sizes = ", ".join(str(len(m)) for _, m in self.groups)
-        return (f"Started {title} (breakout {self.breakout_id}): {len(self.groups)} groups ({sizes} people). "
-                f"{self.report.describe()}.")
+        return (
+            f"Started {title} (breakout {self.breakout_id}): {len(self.groups)} groups ({sizes} people). "
+            f"{self.report.describe()}."
+        )
 
 
 def plan_of(breakout: Breakout) -> Plan:
@@ -124,8 +128,9 @@ class Lifecycle:
 
     # ----- finding -------------------------------------------------------------------------------
 
-    def find(self, session: Session, *, workspace: str, channel_id: str | None,
-             breakout_id: int | None = None) -> Breakout:
+    def find(
+        self, session: Session, *, workspace: str, channel_id: str | None, breakout_id: int | None = None
+    ) -> Breakout:
         """The breakout a command means: by number, by the channel it was typed in, or the only one running."""
         if breakout_id is not None:
             breakout = session.get(Breakout, breakout_id)
@@ -140,8 +145,9 @@ class Lifecycle:
         if len(running) == 1:
             return running[0]
         if channel_id and not running:  # the channel's last breakout, so "it has ended" can be said
-            breakout = repo.breakout_for_channel(session, workspace=workspace, channel_id=channel_id,
-                                                 running_only=False)
+            breakout = repo.breakout_for_channel(
+                session, workspace=workspace, channel_id=channel_id, running_only=False
+            )
             if breakout is not None:
                 return breakout
         if not running:
@@ -151,10 +157,20 @@ class Lifecycle:
 
     # ----- start ---------------------------------------------------------------------------------
 
-    def start(self, actor: Actor, *, home_channel: str, plan_slug: str, participants: Sequence[PersonInfo],
-              facilitators: Sequence[PersonInfo] = (), groups: int | None = None, size: int | None = None,
-              minutes: float | None = None, include_facilitators: bool = False,
-              progress: Progress | None = None) -> StartResult:
+    def start(
+        self,
+        actor: Actor,
+        *,
+        home_channel: str,
+        plan_slug: str,
+        participants: Sequence[PersonInfo],
+        facilitators: Sequence[PersonInfo] = (),
+        groups: int | None = None,
+        size: int | None = None,
+        minutes: float | None = None,
+        include_facilitators: bool = False,
+        progress: Progress | None = None,
+    ) -> StartResult:
         require_facilitator(actor, "start a breakout")
         if groups is not None and size is not None:
             raise BadArguments("Give either groups=N or size=N, not both.")
@@ -164,11 +180,16 @@ class Lifecycle:
         plan = self.core.plans.get(plan_slug)
         facilitator_ids = {f.user_id for f in facilitators} | {actor.person.user_id}
         keep_out = plan.grouping.keep_facilitators_out and not include_facilitators
-        people = [p for p in {p.user_id: p for p in participants}.values()
-                  if not p.is_bot and not (keep_out and p.user_id in facilitator_ids)]
+        people = [
+            p
+            for p in {p.user_id: p for p in participants}.values()
+            if not p.is_bot and not (keep_out and p.user_id in facilitator_ids)
+        ]
         if not people:
-            raise BadArguments("There is nobody to split into groups: the channel has no participants besides "
-                               "facilitators and bots. Invite people to the channel, or add include-facilitators.")
+            raise BadArguments(
+                "There is nobody to split into groups: the channel has no participants besides "
+                "facilitators and bots. Invite people to the channel, or add include-facilitators."
+            )
         if size is None and groups is None:
             size, groups = plan.grouping.size, plan.grouping.count
         if size is not None and size < 2 and len(people) > 1:
@@ -178,29 +199,56 @@ class Lifecycle:
         try:
             with self.core.db.transaction() as s:
                 if s.scalar(select(Breakout).where(Breakout.active_key == active_key)) is not None:
-                    raise IllegalMove("A breakout is already running in this channel. See /breakout status, "
-                                      "or end it with /breakout stop before starting another.")
-                rows = {p.user_id: repo.upsert_person(s, workspace=actor.workspace, user_id=p.user_id,
-                                                       full_name=p.full_name, first_name=p.first_name,
-                                                       display_name=p.display_name) for p in people}
+                    raise IllegalMove(
+                        "A breakout is already running in this channel. See /breakout status, "
+                        "or end it with /breakout stop before starting another."
+                    )
+                rows = {
+                    p.user_id: repo.upsert_person(
+                        s,
+                        workspace=actor.workspace,
+                        user_id=p.user_id,
+                        full_name=p.full_name,
+                        first_name=p.first_name,
+                        display_name=p.display_name,
+                    )
+                    for p in people
+                }
                 for f in facilitators:
                     if f.user_id not in rows:
-                        rows[f.user_id] = repo.upsert_person(s, workspace=actor.workspace, user_id=f.user_id,
-                                                             full_name=f.full_name, first_name=f.first_name,
-                                                             display_name=f.display_name)
+                        rows[f.user_id] = repo.upsert_person(
+                            s,
+                            workspace=actor.workspace,
+                            user_id=f.user_id,
+                            full_name=f.full_name,
+                            first_name=f.first_name,
+                            display_name=f.display_name,
+                        )
                 met: set[tuple[int, int]] = set()
                 if plan.grouping.avoid_repeats:
-                    met = repo.pairs_met_before(s, workspace=actor.workspace, series=plan.series,
-                                                people=[rows[p.user_id].id for p in people])
+                    met = repo.pairs_met_before(
+                        s, workspace=actor.workspace, series=plan.series, people=[rows[p.user_id].id for p in people]
+                    )
                 by_id = {rows[p.user_id].id: p.user_id for p in people}
                 split = grouping.split(list(by_id), size=size, count=groups, rng=self.core.rng, met_before=met)
                 duration = seconds(minutes or plan.questions[0].minutes, self.core.time_scale)
                 breakout = Breakout(
-                    workspace=actor.workspace, home_channel=home_channel, active_key=active_key,
-                    plan_slug=plan.slug, plan=plan.to_dict(), title=plan.title, series=plan.series,
-                    state="running", question_index=0, question_opened_at=now,
-                    question_ends_at=now + dt.timedelta(seconds=duration), round=0, minutes_override=minutes,
-                    time_scale=self.core.time_scale, started_by=actor.person.user_id, started_at=now,
+                    workspace=actor.workspace,
+                    home_channel=home_channel,
+                    active_key=active_key,
+                    plan_slug=plan.slug,
+                    plan=plan.to_dict(),
+                    title=plan.title,
+                    series=plan.series,
+                    state="running",
+                    question_index=0,
+                    question_opened_at=now,
+                    question_ends_at=now + dt.timedelta(seconds=duration),
+                    round=0,
+                    minutes_override=minutes,
+                    time_scale=self.core.time_scale,
+                    started_by=actor.person.user_id,
+                    started_at=now,
                 )
                 s.add(breakout)
                 s.flush()
@@ -216,8 +264,9 @@ class Lifecycle:
                 breakout_id = breakout.id
                 layout = tuple((n, tuple(by_id[pid] for pid in ids)) for n, ids in enumerate(split, start=1))
         except IntegrityError:
-            raise IllegalMove("A breakout is already running in this channel. See /breakout status, "
-                              "or end it with /breakout stop.") from None
+            raise IllegalMove(
+                "A breakout is already running in this channel. See /breakout status, or end it with /breakout stop."
+            ) from None
         report = self.open_channels(breakout_id, progress=progress)
         self._schedule_current(breakout_id)
         return StartResult(breakout_id, plan.title, layout, report)
@@ -240,13 +289,35 @@ class Lifecycle:
             try:
                 channel_id = self._open_channel(request)
                 welcome = self.core.messages.render(
-                    "welcome", plan, group=request.number, title=plan.title, group_size=len(request.members),
-                    groups=len(requests))
-                self._post_once(breakout_id, request.number, channel_id, "welcome", None, Outgoing(
-                    MessageKind.WELCOME, welcome, title=plan.title,
-                    consent_options=self.core.messages.consent_options(), breakout_id=breakout_id))
-                self._post_once(breakout_id, request.number, channel_id, Step(StepKind.OPEN, question).key,
-                                question, self._question_message(plan, question, breakout_id))
+                    "welcome",
+                    plan,
+                    group=request.number,
+                    title=plan.title,
+                    group_size=len(request.members),
+                    groups=len(requests),
+                )
+                self._post_once(
+                    breakout_id,
+                    request.number,
+                    channel_id,
+                    "welcome",
+                    None,
+                    Outgoing(
+                        MessageKind.WELCOME,
+                        welcome,
+                        title=plan.title,
+                        consent_options=self.core.messages.consent_options(),
+                        breakout_id=breakout_id,
+                    ),
+                )
+                self._post_once(
+                    breakout_id,
+                    request.number,
+                    channel_id,
+                    Step(StepKind.OPEN, question).key,
+                    question,
+                    self._question_message(plan, question, breakout_id),
+                )
             except ChatError as exc:
                 with lock:
                     report.failures[request.number] = str(exc)
@@ -289,27 +360,39 @@ class Lifecycle:
         out = []
         for group in breakout.groups:
             member_ids = tuple(p.user_id for m, p in people if m.group_id == group.id)
-            out.append(GroupChannelRequest(
-                breakout_id=breakout.id, breakout_title=breakout.title, plan_slug=breakout.plan_slug,
-                number=group.number, name=group.name, members=member_ids, facilitators=facilitators,
-                home_channel=breakout.home_channel, voice_rooms=plan.voice_rooms,
-                topic=f"{breakout.title}: group {group.number}"))
+            out.append(
+                GroupChannelRequest(
+                    breakout_id=breakout.id,
+                    breakout_title=breakout.title,
+                    plan_slug=breakout.plan_slug,
+                    number=group.number,
+                    name=group.name,
+                    members=member_ids,
+                    facilitators=facilitators,
+                    home_channel=breakout.home_channel,
+                    voice_rooms=plan.voice_rooms,
+                    topic=f"{breakout.title}: group {group.number}",
+                )
+            )
         return out
 
     def _question_message(self, plan: Plan, index: int, breakout_id: int) -> Outgoing:
         q = plan.questions[index]
-        text = self.core.messages.render("question", plan, question=q.text, number=index + 1,
-                                         count=len(plan.questions), minutes=q.minutes)
-        return Outgoing(MessageKind.QUESTION, text, title=f"Question {index + 1} of {len(plan.questions)}",
-                        breakout_id=breakout_id)
+        text = self.core.messages.render(
+            "question", plan, question=q.text, number=index + 1, count=len(plan.questions), minutes=q.minutes
+        )
+        return Outgoing(
+            MessageKind.QUESTION, text, title=f"Question {index + 1} of {len(plan.questions)}", breakout_id=breakout_id
+        )
 
     def _fanout(self, work: Callable[[GroupChannelRequest], None], items: Sequence[GroupChannelRequest]) -> None:
         if len(items) <= 1:
             for item in items:
                 work(item)
             return
-        with ThreadPoolExecutor(max_workers=max(1, min(self.core.fanout_concurrency, len(items))),
-                                thread_name_prefix="fanout") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(self.core.fanout_concurrency, len(items))), thread_name_prefix="fanout"
+        ) as pool:
             list(pool.map(work, items))
 
     # ----- posting once --------------------------------------------------------------------------
@@ -318,20 +401,38 @@ class Lifecycle:
         with self._locks_guard:
             return self._post_locks.setdefault(key, threading.Lock())
 
-    def _post_once(self, breakout_id: int, group_number: int, channel_id: str, step: str,
-                   question_index: int | None, message: Outgoing) -> str | None:
+    def _post_once(
+        self,
+        breakout_id: int,
+        group_number: int,
+        channel_id: str,
+        step: str,
+        question_index: int | None,
+        message: Outgoing,
+    ) -> str | None:
         """Post unless this (breakout, group, step) was already sent; returns the message id."""
         key = (breakout_id, group_number, step)
         with self._post_lock(key):
             with self.core.db.transaction() as s:
-                post = s.scalar(select(Post).where(Post.breakout_id == breakout_id, Post.group_number == group_number,
-                                                   Post.step == step))
+                post = s.scalar(
+                    select(Post).where(
+                        Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step == step
+                    )
+                )
                 if post is not None and post.state == "sent":
                     return post.message_id
                 if post is None:
-                    s.add(Post(breakout_id=breakout_id, group_number=group_number, step=step,
-                               question_index=question_index, channel_id=channel_id, state="claimed",
-                               posted_at=self.core.now()))
+                    s.add(
+                        Post(
+                            breakout_id=breakout_id,
+                            group_number=group_number,
+                            step=step,
+                            question_index=question_index,
+                            channel_id=channel_id,
+                            state="claimed",
+                            posted_at=self.core.now(),
+                        )
+                    )
             try:
                 delivery = self.core.port.post(channel_id=channel_id, message=message)
             except ChatError as exc:
@@ -347,11 +448,15 @@ class Lifecycle:
 
     @staticmethod
     def _get_post(s: Session, key: tuple[int, int, str]) -> Post:
-        post = s.scalar(select(Post).where(Post.breakout_id == key[0], Post.group_number == key[1], Post.step == key[2]))
+        post = s.scalar(
+            select(Post).where(Post.breakout_id == key[0], Post.group_number == key[1], Post.step == key[2])
+        )
         assert post is not None
         return post
 
-    def _post_to_groups(self, breakout_id: int, step: str, question_index: int | None, message: Outgoing) -> FanoutReport:
+    def _post_to_groups(
+        self, breakout_id: int, step: str, question_index: int | None, message: Outgoing
+    ) -> FanoutReport:
         with self.core.db.transaction() as s:
             breakout = s.get(Breakout, breakout_id)
             assert breakout is not None
@@ -390,9 +495,14 @@ class Lifecycle:
             if breakout.state != "running" or breakout.question_ends_at is None:
                 return
             plan = plan_of(breakout)
-            steps = question_steps(plan, question=breakout.question_index, opened_at=breakout.question_opened_at
-                                   or breakout.question_ends_at, ends_at=breakout.question_ends_at,
-                                   round=breakout.round, time_scale=breakout.time_scale)
+            steps = question_steps(
+                plan,
+                question=breakout.question_index,
+                opened_at=breakout.question_opened_at or breakout.question_ends_at,
+                ends_at=breakout.question_ends_at,
+                round=breakout.round,
+                time_scale=breakout.time_scale,
+            )
         for at, step in steps:
             self.clock.schedule(breakout_id, slot=step.job_slot, step_key=step.key, at=at)
 
@@ -412,8 +522,11 @@ class Lifecycle:
             if step.question == current and step.round == rnd and in_time:
                 self._warn(breakout_id, step)
             return
-        if ends_at is not None and now < ends_at - EARLY_TOLERANCE and (
-                step.kind is StepKind.CLOSE or step.question == current + 1):
+        if (
+            ends_at is not None
+            and now < ends_at - EARLY_TOLERANCE
+            and (step.kind is StepKind.CLOSE or step.question == current + 1)
+        ):
             # Already on its way when an extension moved the end: put it back at the new time.
             self._schedule_current(breakout_id)
             return
@@ -433,10 +546,15 @@ class Lifecycle:
             assert breakout is not None
             plan = plan_of(breakout)
         minutes = step.warning_minutes or 0
-        text = self.core.messages.render("warning", plan, minutes=int(minutes) if minutes == int(minutes) else minutes,
-                                         number=(step.question or 0) + 1)
-        return self._post_to_groups(breakout_id, step.key, step.question,
-                                    Outgoing(MessageKind.WARNING, text, breakout_id=breakout_id))
+        text = self.core.messages.render(
+            "warning",
+            plan,
+            minutes=int(minutes) if minutes == int(minutes) else minutes,
+            number=(step.question or 0) + 1,
+        )
+        return self._post_to_groups(
+            breakout_id, step.key, step.question, Outgoing(MessageKind.WARNING, text, breakout_id=breakout_id)
+        )
 
     def _open_question(self, breakout_id: int, *, expected: int) -> FanoutReport | None:
         """Move from question ``expected`` to the next one; None if someone else already did."""
@@ -469,8 +587,9 @@ class Lifecycle:
             breakout = s.get(Breakout, breakout_id)
             assert breakout is not None
             plan = plan_of(breakout)
-        return self._post_to_groups(breakout_id, Step(StepKind.OPEN, index).key, index,
-                                    self._question_message(plan, index, breakout_id))
+        return self._post_to_groups(
+            breakout_id, Step(StepKind.OPEN, index).key, index, self._question_message(plan, index, breakout_id)
+        )
 
     def _close(self, breakout_id: int, *, reason: str, attempts: int = 5) -> FanoutReport | None:
         """End the breakout; None if it had already ended. A concurrent change (a step firing at
@@ -485,7 +604,9 @@ class Lifecycle:
                 breakout.question_ends_at, breakout.paused_remaining = None, None
         except StaleDataError:
             if attempts <= 1:
-                raise IllegalMove("The breakout kept changing while I tried to end it; try /breakout stop again.") from None
+                raise IllegalMove(
+                    "The breakout kept changing while I tried to end it; try /breakout stop again."
+                ) from None
             return self._close(breakout_id, reason=reason, attempts=attempts - 1)
         self.clock.cancel_breakout(breakout_id)
         return self._wind_up(breakout_id, reason=reason)
@@ -502,22 +623,35 @@ class Lifecycle:
             plan = plan_of(breakout)
             requests = self._channel_requests(s, breakout, plan)
             channels = {g.number: g.channel_id for g in breakout.groups}
-            done = set(s.scalars(select(Post.group_number).where(Post.breakout_id == breakout_id,
-                                                                 Post.step == CHANNEL_CLOSED)))
+            done = set(
+                s.scalars(select(Post.group_number).where(Post.breakout_id == breakout_id, Post.step == CHANNEL_CLOSED))
+            )
         text = self.core.messages.render("close", plan, title=plan.title, reason=reason)
-        report = self._post_to_groups(breakout_id, "close", None, Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id))
+        report = self._post_to_groups(
+            breakout_id, "close", None, Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id)
+        )
         for request in requests:
             channel_id = channels.get(request.number)
             if channel_id is None or request.number in done:
                 continue
             try:
-                self.core.port.close_group_channel(channel_id=channel_id, request=request, archive=plan.archive_channels)
+                self.core.port.close_group_channel(
+                    channel_id=channel_id, request=request, archive=plan.archive_channels
+                )
             except ChatError as exc:
                 report.failures.setdefault(request.number, f"closing the channel: {exc}")
                 continue
             with self.core.db.transaction() as s:
-                s.add(Post(breakout_id=breakout_id, group_number=request.number, step=CHANNEL_CLOSED,
-                           channel_id=channel_id, state="sent", posted_at=self.core.now()))
+                s.add(
+                    Post(
+                        breakout_id=breakout_id,
+                        group_number=request.number,
+                        step=CHANNEL_CLOSED,
+                        channel_id=channel_id,
+                        state="sent",
+                        posted_at=self.core.now(),
+                    )
+                )
         return report
 
     # ----- the facilitator's commands ------------------------------------------------------------
@@ -527,8 +661,10 @@ class Lifecycle:
         with self.core.db.transaction() as s:
             breakout = self.find(s, workspace=actor.workspace, channel_id=channel_id, breakout_id=breakout_id)
             if breakout.state == "stopped":
-                raise IllegalMove(f"Breakout {breakout.id} ({breakout.title}) has already ended, so you cannot {what}. "
-                                  "Start a new one with /breakout start PLAN.")
+                raise IllegalMove(
+                    f"Breakout {breakout.id} ({breakout.title}) has already ended, so you cannot {what}. "
+                    "Start a new one with /breakout start PLAN."
+                )
             s.expunge(breakout)
             return breakout
 
@@ -543,7 +679,9 @@ class Lifecycle:
             return "The breakout moved on at the same moment; see /breakout status."
         return f"Moved to question {breakout.question_index + 2} of {last + 1}." + _failures(report)
 
-    def extend(self, actor: Actor, *, minutes: float, channel_id: str | None = None, breakout_id: int | None = None) -> str:
+    def extend(
+        self, actor: Actor, *, minutes: float, channel_id: str | None = None, breakout_id: int | None = None
+    ) -> str:
         if minutes <= 0 or minutes > 240:
             raise BadArguments("Extend by a number of minutes between 1 and 240, e.g. /breakout extend 5.")
         breakout = self._steerable(actor, channel_id, breakout_id, "extend it")
@@ -569,8 +707,12 @@ class Lifecycle:
             self.clock.cancel_breakout(breakout.id)
             self._schedule_current(breakout.id)
         note = f"The facilitator added {minutes:g} minute{'s' if minutes != 1 else ''} to this question."
-        self._post_to_groups(breakout.id, f"q{index}:extend:r{rnd}", index,
-                             Outgoing(MessageKind.BROADCAST, note, breakout_id=breakout.id))
+        self._post_to_groups(
+            breakout.id,
+            f"q{index}:extend:r{rnd}",
+            index,
+            Outgoing(MessageKind.BROADCAST, note, breakout_id=breakout.id),
+        )
         return f"Question {index + 1} now has {format_duration(left)} left."
 
     def pause(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> str:
@@ -581,8 +723,9 @@ class Lifecycle:
             with self.core.db.transaction() as s:
                 row = s.get(Breakout, breakout.id)
                 if row is None or row.state != "running" or row.question_ends_at is None:
-                    raise IllegalMove("The breakout is not running now (it was paused or ended meanwhile); "
-                                      "see /breakout status.")
+                    raise IllegalMove(
+                        "The breakout is not running now (it was paused or ended meanwhile); see /breakout status."
+                    )
                 row.paused_remaining = max(0.0, (row.question_ends_at - self.core.now()).total_seconds())
                 row.question_ends_at, row.state = None, "paused"
                 left = row.paused_remaining
@@ -606,7 +749,9 @@ class Lifecycle:
         self._schedule_current(breakout.id)
         return f"Resumed: {format_duration(left)} left on question {breakout.question_index + 1}."
 
-    def broadcast(self, actor: Actor, *, text: str, channel_id: str | None = None, breakout_id: int | None = None) -> str:
+    def broadcast(
+        self, actor: Actor, *, text: str, channel_id: str | None = None, breakout_id: int | None = None
+    ) -> str:
         text = text.strip()
         if not text:
             raise BadArguments("Say what to broadcast: /breakout broadcast Five minutes left, please wrap up.")
@@ -614,19 +759,26 @@ class Lifecycle:
         plan = plan_of(breakout)
         message = self.core.messages.render("broadcast", plan, text=text)
         # Each broadcast is its own step: two sent at the same moment are two posts, not one.
-        report = self._post_to_groups(breakout.id, f"broadcast:{uuid.uuid4().hex[:16]}", breakout.question_index,
-                                      Outgoing(MessageKind.BROADCAST, message, title="From the facilitator",
-                                               breakout_id=breakout.id))
+        report = self._post_to_groups(
+            breakout.id,
+            f"broadcast:{uuid.uuid4().hex[:16]}",
+            breakout.question_index,
+            Outgoing(MessageKind.BROADCAST, message, title="From the facilitator", breakout_id=breakout.id),
+        )
         return f"Sent to {report.total - len(report.failures)} of {report.total} groups." + _failures(report)
 
     def stop(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> str:
         breakout = self._steerable(actor, channel_id, breakout_id, "stop it")
         report = self._close(breakout.id, reason="stopped")
         if report is None:
-            return (f"{breakout.title} (breakout {breakout.id}) had just ended on its own. Organisers can pull "
-                    f"the write-up with /summary {breakout.id}.")
-        return (f"Stopped {breakout.title} (breakout {breakout.id}). Organisers can now pull the write-up with "
-                f"/summary {breakout.id}." + _failures(report))
+            return (
+                f"{breakout.title} (breakout {breakout.id}) had just ended on its own. Organisers can pull "
+                f"the write-up with /summary {breakout.id}."
+            )
+        return (
+            f"Stopped {breakout.title} (breakout {breakout.id}). Organisers can now pull the write-up with "
+            f"/summary {breakout.id}." + _failures(report)
+        )
 
     def status(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> Status:
         with self.core.db.transaction() as s:
@@ -634,9 +786,16 @@ class Lifecycle:
             plan = plan_of(breakout)
             counts = repo.quote_counts(s, breakout_id=breakout.id)
             people = repo.members(s, breakout_id=breakout.id)
-            groups = tuple(GroupStatus(g.number, g.channel_id,
-                                       sum(1 for m, _ in people if m.group_id == g.id), counts.get(g.id, 0),
-                                       g.channel_error) for g in breakout.groups)
+            groups = tuple(
+                GroupStatus(
+                    g.number,
+                    g.channel_id,
+                    sum(1 for m, _ in people if m.group_id == g.id),
+                    counts.get(g.id, 0),
+                    g.channel_error,
+                )
+                for g in breakout.groups
+            )
             if breakout.state == "paused":
                 left = breakout.paused_remaining
             elif breakout.state == "running" and breakout.question_ends_at:
@@ -644,9 +803,19 @@ class Lifecycle:
             else:
                 left = None
             index = min(breakout.question_index, len(plan.questions) - 1)
-            return Status(breakout.id, breakout.title, breakout.plan_slug, breakout.state, index + 1,
-                          len(plan.questions), plan.questions[index].text, left, groups,
-                          sum(1 for m, _ in people if m.role == "participant"), sum(counts.values()))
+            return Status(
+                breakout.id,
+                breakout.title,
+                breakout.plan_slug,
+                breakout.state,
+                index + 1,
+                len(plan.questions),
+                plan.questions[index].text,
+                left,
+                groups,
+                sum(1 for m, _ in people if m.role == "participant"),
+                sum(counts.values()),
+            )
 
     # ----- after a restart -----------------------------------------------------------------------
 
@@ -658,15 +827,27 @@ class Lifecycle:
         """
         mine = f"{self.core.port.platform}:"  # another platform's bot on this database recovers its own
         with self.core.db.transaction() as s:
-            ids = [b.id for b in s.scalars(select(Breakout).where(Breakout.state == "running",
-                                                                  Breakout.workspace.startswith(mine, autoescape=True)))]
+            ids = [
+                b.id
+                for b in s.scalars(
+                    select(Breakout).where(
+                        Breakout.state == "running", Breakout.workspace.startswith(mine, autoescape=True)
+                    )
+                )
+            ]
         for breakout_id in ids:
             with self.core.db.transaction() as s:
                 breakout = s.get(Breakout, breakout_id)
                 assert breakout is not None
                 expected = len(breakout.groups) * 2
-                sent = s.scalar(select(func.count()).where(Post.breakout_id == breakout_id, Post.state == "sent",
-                                                           Post.step.in_(["welcome", "q0:open"]))) or 0
+                sent = (
+                    s.scalar(
+                        select(func.count()).where(
+                            Post.breakout_id == breakout_id, Post.state == "sent", Post.step.in_(["welcome", "q0:open"])
+                        )
+                    )
+                    or 0
+                )
                 index = breakout.question_index
             if sent < expected and index == 0:
                 self.open_channels(breakout_id)
@@ -676,14 +857,26 @@ class Lifecycle:
             if not pending:
                 self._schedule_current(breakout_id)
         with self.core.db.transaction() as s:
-            paused = list(s.scalars(select(Breakout.id).where(Breakout.state == "paused",
-                                                              Breakout.workspace.startswith(mine, autoescape=True))))
+            paused = list(
+                s.scalars(
+                    select(Breakout.id).where(
+                        Breakout.state == "paused", Breakout.workspace.startswith(mine, autoescape=True)
+                    )
+                )
+            )
             recent = self.core.now() - dt.timedelta(days=1)
-            unfinished = [b.id for b in s.scalars(select(Breakout).where(
-                Breakout.state == "stopped", Breakout.stopped_at >= recent,
-                Breakout.workspace.startswith(mine, autoescape=True)))
+            unfinished = [
+                b.id
+                for b in s.scalars(
+                    select(Breakout).where(
+                        Breakout.state == "stopped",
+                        Breakout.stopped_at >= recent,
+                        Breakout.workspace.startswith(mine, autoescape=True),
+                    )
+                )
                 if (s.scalar(select(func.count()).where(Post.breakout_id == b.id, Post.step == CHANNEL_CLOSED)) or 0)
-                < sum(1 for g in b.groups if g.channel_id)]
+                < sum(1 for g in b.groups if g.channel_id)
+            ]
         for breakout_id in paused:  # a question posted by 'next' while paused may have been cut short
             with self.core.db.transaction() as s:
                 index = s.get(Breakout, breakout_id).question_index  # type: ignore[union-attr]
@@ -707,4 +900,3 @@ def _failures(report: FanoutReport | None) -> str:
     if report is None or report.ok:
         return ""
     return " Problems: " + "; ".join(f"group {n}: {why}" for n, why in sorted(report.failures.items())) + "."
-

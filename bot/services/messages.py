@@ -18,7 +18,7 @@ from bot.services.port import ConsentOption
 
 DEFAULTS: dict[str, str] = {
     "welcome": "Welcome to group {{ group }} of {{ title }}. {{ group_size }} of you are here. "
-               "Questions appear in this channel; reply here or in the question's thread.",
+    "Questions appear in this channel; reply here or in the question's thread.",
     "question": "{{ question }}",
     "warning": "{{ minutes }} minute{{ '' if minutes == 1 else 's' }} left for this question.",
     "close": "Time is up. Thank you for the conversation!",

@@ -95,20 +95,25 @@ class ChatPort(Protocol):
         """Make or reuse the channel for one group, with its members in it; returns its id."""
         ...
 
-    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
-        ...
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery: ...
 
-    def tell(self, *, user_id: str, text: str, channel_id: str | None = None,
-             consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> None:
+    def tell(
+        self,
+        *,
+        user_id: str,
+        text: str,
+        channel_id: str | None = None,
+        consent_options: Sequence[ConsentOption] = (),
+        breakout_id: int | None = None,
+    ) -> None:
         """Privately to one person; in ``channel_id`` as an ephemeral where the platform has those."""
         ...
 
-    def send_file(self, *, user_id: str, filename: str, content: bytes, title: str,
-                  channel_id: str | None = None) -> None:
-        ...
+    def send_file(
+        self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None
+    ) -> None: ...
 
-    def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None:
-        ...
+    def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None: ...
 
 
 @dataclass

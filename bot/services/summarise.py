@@ -26,10 +26,17 @@ def identity_of(person: Person, level: Level) -> Identity:
     first = person.preferred_name.split(" ")[0] if person.preferred_name else (person.first_name or person.display_name)
     # The names a quote may use for them besides the one shown: a chosen name hides the real one,
     # and the platform's display name is a name too.
-    aliases = tuple(n for n in (person.full_name, person.first_name, person.display_name)
-                    if n and n not in (full, first))
-    return Identity(key=str(person.id), full_name=full, first_name=first, level=level,
-                    platform_ids=(person.user_id,), aliases=aliases)
+    aliases = tuple(
+        n for n in (person.full_name, person.first_name, person.display_name) if n and n not in (full, first)
+    )
+    return Identity(
+        key=str(person.id),
+        full_name=full,
+        first_name=first,
+        level=level,
+        platform_ids=(person.user_id,),
+        aliases=aliases,
+    )
 
 
 class Summaries:
@@ -42,23 +49,34 @@ class Summaries:
             if breakout_id is not None:
                 b = s.get(Breakout, breakout_id)
                 if b is None or b.workspace != actor.workspace:
-                    raise NotFound(f"There is no breakout {breakout_id} here. /summary with no number gives the latest.")
+                    raise NotFound(
+                        f"There is no breakout {breakout_id} here. /summary with no number gives the latest."
+                    )
                 return b.id
             if channel_id:
                 b = repo.breakout_for_channel(s, workspace=actor.workspace, channel_id=channel_id, running_only=False)
                 if b is not None:
                     return b.id
-            b = s.scalars(select(Breakout).where(Breakout.workspace == actor.workspace)
-                          .order_by(Breakout.id.desc()).limit(1)).first()
+            b = s.scalars(
+                select(Breakout).where(Breakout.workspace == actor.workspace).order_by(Breakout.id.desc()).limit(1)
+            ).first()
             if b is None:
                 raise NotFound("There are no breakouts yet, so there is nothing to summarise.")
             return b.id
 
-    def for_actor(self, actor: Actor, *, breakout_id: int | None = None, channel_id: str | None = None,
-                  by: Arrangement = "question", highlights_only: bool = False) -> Summary:
+    def for_actor(
+        self,
+        actor: Actor,
+        *,
+        breakout_id: int | None = None,
+        channel_id: str | None = None,
+        by: Arrangement = "question",
+        highlights_only: bool = False,
+    ) -> Summary:
         require_organiser(actor, "pull the write-up")
-        return self.build(self.find(actor, breakout_id=breakout_id, channel_id=channel_id), by=by,
-                          highlights_only=highlights_only)
+        return self.build(
+            self.find(actor, breakout_id=breakout_id, channel_id=channel_id), by=by, highlights_only=highlights_only
+        )
 
     def build(self, breakout_id: int, *, by: Arrangement = "question", highlights_only: bool = False) -> Summary:
         if by not in ("question", "group"):
@@ -114,9 +132,13 @@ class Summaries:
             if label is None:
                 continue  # not quoted: their words do not appear at all
             text, links = texts.render(q.text)
-            line = QuoteLine(label=label, text=text, group=groups[q.group_id].number,
-                             question=None if q.question_index is None else q.question_index + 1,
-                             highlight=q.highlighted)
+            line = QuoteLine(
+                label=label,
+                text=text,
+                group=groups[q.group_id].number,
+                question=None if q.question_index is None else q.question_index + 1,
+                highlight=q.highlighted,
+            )
             lines.append(line)
             for link in links:
                 entry = shared.setdefault(link.url, {"label": link.label, "by": [], "context": text})
@@ -127,22 +149,35 @@ class Summaries:
         by_question: dict[int, list[QuoteLine]] = defaultdict(list)
         for line in lines:
             by_question[line.question or 1].append(line)
-        sections = tuple(QuestionSection(i + 1, q.text, tuple(by_question.get(i + 1, ())))
-                         for i, q in enumerate(plan.questions))
+        sections = tuple(
+            QuestionSection(i + 1, q.text, tuple(by_question.get(i + 1, ()))) for i, q in enumerate(plan.questions)
+        )
         group_sections: tuple[GroupSection, ...] = ()
         if by == "group":
             by_group: dict[int, list[QuoteLine]] = defaultdict(list)
             for line in lines:
                 by_group[line.group].append(line)
-            group_sections = tuple(GroupSection(g.number, tuple(by_group.get(g.number, ())))
-                                   for g in sorted(groups.values(), key=lambda g: g.number))
+            group_sections = tuple(
+                GroupSection(g.number, tuple(by_group.get(g.number, ())))
+                for g in sorted(groups.values(), key=lambda g: g.number)
+            )
         resources = tuple(Resource(url, e["label"], tuple(e["by"]), e["context"]) for url, e in shared.items())
         pack = chat_sections(chat_rows, labels, texts, highlights_only=highlights_only)
         resources = merge_resources(resources, pack.resources)
         return Summary(
-            title=plan.title, date=plan.date or breakout.started_at.date(), participant_count=participants,
-            group_count=len(groups), questions=sections, arrangement=by, groups=group_sections,
-            series=plan.series, speaker=plan.speaker, chatham_house=plan.naming.chatham_house,
-            resources=resources, attendance=attendance, highlights_only=highlights_only,
-            chat=pack.chat, hellos=pack.hellos,
+            title=plan.title,
+            date=plan.date or breakout.started_at.date(),
+            participant_count=participants,
+            group_count=len(groups),
+            questions=sections,
+            arrangement=by,
+            groups=group_sections,
+            series=plan.series,
+            speaker=plan.speaker,
+            chatham_house=plan.naming.chatham_house,
+            resources=resources,
+            attendance=attendance,
+            highlights_only=highlights_only,
+            chat=pack.chat,
+            hellos=pack.hellos,
         )

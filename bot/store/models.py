@@ -76,8 +76,9 @@ class Breakout(Base):
     attendance: Mapped[int | None] = mapped_column(Integer)  # the call's own head count, if given
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    groups: Mapped[list[Group]] = relationship(back_populates="breakout", order_by="Group.number",
-                                                 cascade="all, delete-orphan")
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="breakout", order_by="Group.number", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
@@ -124,8 +125,10 @@ class ConsentRecord(Base):
 
 class Quote(Base):
     __tablename__ = "quotes"
-    __table_args__ = (UniqueConstraint("message_key", name="uq_quotes_message_key"),
-                      Index("ix_quotes_breakout", "breakout_id"))
+    __table_args__ = (
+        UniqueConstraint("message_key", name="uq_quotes_message_key"),
+        Index("ix_quotes_breakout", "breakout_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     breakout_id: Mapped[int] = mapped_column(ForeignKey("breakouts.id", ondelete="CASCADE"))
@@ -209,8 +212,10 @@ class ChatEntry(Base):
     match, else a chat-only person), so consent and 'forget me' reach it like any quote."""
 
     __tablename__ = "chat_messages"
-    __table_args__ = (UniqueConstraint("import_id", "position", name="uq_chat_messages_position"),
-                      Index("ix_chat_messages_breakout", "breakout_id"))
+    __table_args__ = (
+        UniqueConstraint("import_id", "position", name="uq_chat_messages_position"),
+        Index("ix_chat_messages_breakout", "breakout_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("chat_imports.id", ondelete="CASCADE"))

@@ -12,12 +12,26 @@ from bot.domain.naming import scrub_person
 from bot.store.models import Breakout, ChatEntry, ConsentRecord, Forgotten, Group, Membership, Person, Post, Quote
 
 
-def upsert_person(session: Session, *, workspace: str, user_id: str, full_name: str,
-                  first_name: str | None = None, display_name: str | None = None, is_bot: bool = False) -> Person:
+def upsert_person(
+    session: Session,
+    *,
+    workspace: str,
+    user_id: str,
+    full_name: str,
+    first_name: str | None = None,
+    display_name: str | None = None,
+    is_bot: bool = False,
+) -> Person:
     person = session.scalar(select(Person).where(Person.workspace == workspace, Person.user_id == user_id))
     if person is None:
-        person = Person(workspace=workspace, user_id=user_id, full_name=full_name or user_id,
-                        first_name=first_name, display_name=display_name, is_bot=is_bot)
+        person = Person(
+            workspace=workspace,
+            user_id=user_id,
+            full_name=full_name or user_id,
+            first_name=first_name,
+            display_name=display_name,
+            is_bot=is_bot,
+        )
         session.add(person)
         session.flush()
     else:
@@ -34,18 +48,26 @@ def find_person(session: Session, *, workspace: str, user_id: str) -> Person | N
 
 
 def running_breakouts(session: Session, *, workspace: str) -> list[Breakout]:
-    return list(session.scalars(select(Breakout).where(Breakout.workspace == workspace,
-                                                       Breakout.state != "stopped").order_by(Breakout.id)))
+    return list(
+        session.scalars(
+            select(Breakout).where(Breakout.workspace == workspace, Breakout.state != "stopped").order_by(Breakout.id)
+        )
+    )
 
 
-def breakout_for_channel(session: Session, *, workspace: str, channel_id: str, running_only: bool = True) -> Breakout | None:
+def breakout_for_channel(
+    session: Session, *, workspace: str, channel_id: str, running_only: bool = True
+) -> Breakout | None:
     """The breakout a channel belongs to: as its home, or as one of its group channels.
 
     Group channels are reused across sessions, so the newest breakout using the channel wins.
     """
-    query = (select(Breakout).outerjoin(Group, Group.breakout_id == Breakout.id)
-             .where(Breakout.workspace == workspace)
-             .where((Breakout.home_channel == channel_id) | (Group.channel_id == channel_id)))
+    query = (
+        select(Breakout)
+        .outerjoin(Group, Group.breakout_id == Breakout.id)
+        .where(Breakout.workspace == workspace)
+        .where((Breakout.home_channel == channel_id) | (Group.channel_id == channel_id))
+    )
     if running_only:
         query = query.where(Breakout.state != "stopped")
     return session.scalars(query.order_by(Breakout.id.desc()).limit(1)).first()
@@ -58,35 +80,45 @@ def group_for_channel(session: Session, *, breakout_id: int, channel_id: str) ->
 def latest_consents(session: Session, *, breakout_id: int) -> dict[int, ConsentRecord]:
     """Each person's choice in force: their most recent record."""
     out: dict[int, ConsentRecord] = {}
-    records = session.scalars(select(ConsentRecord).where(ConsentRecord.breakout_id == breakout_id)
-                              .order_by(ConsentRecord.given_at, ConsentRecord.id))
+    records = session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.breakout_id == breakout_id)
+        .order_by(ConsentRecord.given_at, ConsentRecord.id)
+    )
     for record in records:
         out[record.person_id] = record
     return out
 
 
 def quote_counts(session: Session, *, breakout_id: int) -> dict[int, int]:
-    rows = session.execute(select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id)
-                           .group_by(Quote.group_id))
+    rows = session.execute(
+        select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id).group_by(Quote.group_id)
+    )
     return dict(rows)
 
 
 def members(session: Session, *, breakout_id: int) -> list[tuple[Membership, Person]]:
-    rows = session.execute(select(Membership, Person).join(Person, Person.id == Membership.person_id)
-                           .where(Membership.breakout_id == breakout_id).order_by(Membership.id))
+    rows = session.execute(
+        select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.breakout_id == breakout_id)
+        .order_by(Membership.id)
+    )
     return [(m, p) for m, p in rows]
 
 
-def pairs_met_before(session: Session, *, workspace: str, series: str | None, people: Iterable[int],
-                     before_breakout: int | None = None) -> set[tuple[int, int]]:
+def pairs_met_before(
+    session: Session, *, workspace: str, series: str | None, people: Iterable[int], before_breakout: int | None = None
+) -> set[tuple[int, int]]:
     """Who has already shared a group with whom in this series' earlier breakouts."""
     wanted = set(people)
     if not wanted:
         return set()
-    query = (select(Membership.group_id, Membership.person_id)
-             .join(Breakout, Breakout.id == Membership.breakout_id)
-             .where(Breakout.workspace == workspace, Membership.group_id.is_not(None),
-                    Membership.person_id.in_(wanted)))
+    query = (
+        select(Membership.group_id, Membership.person_id)
+        .join(Breakout, Breakout.id == Membership.breakout_id)
+        .where(Breakout.workspace == workspace, Membership.group_id.is_not(None), Membership.person_id.in_(wanted))
+    )
     query = query.where(Breakout.series == series) if series else query.where(Breakout.series.is_(None))
     if before_breakout is not None:
         query = query.where(Breakout.id != before_breakout)
@@ -97,7 +129,7 @@ def pairs_met_before(session: Session, *, workspace: str, series: str | None, pe
     pairs = set()
     for group in by_group.values():
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 pairs.add((a, b))
     return pairs
 
@@ -119,14 +151,17 @@ def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime
         result = session.execute(delete(model).where(model.person_id == person.id))
         counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
     if breakouts:
-        rows: list[Quote | ChatEntry] = [*session.scalars(select(Quote).where(Quote.breakout_id.in_(breakouts))),
-                                         *session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts)))]
+        rows: list[Quote | ChatEntry] = [
+            *session.scalars(select(Quote).where(Quote.breakout_id.in_(breakouts))),
+            *session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts))),
+        ]
         for row in rows:
             scrubbed = scrub_person(row.text, names=names, user_ids=[person.user_id])
             if scrubbed != row.text:
                 row.text = scrubbed
-    tombstone = session.scalar(select(Forgotten).where(Forgotten.workspace == person.workspace,
-                                                       Forgotten.user_id == person.user_id))
+    tombstone = session.scalar(
+        select(Forgotten).where(Forgotten.workspace == person.workspace, Forgotten.user_id == person.user_id)
+    )
     when = forgotten_at or dt.datetime.now(dt.UTC)
     if tombstone is None:
         session.add(Forgotten(workspace=person.workspace, user_id=person.user_id, forgotten_at=when))
@@ -139,8 +174,9 @@ def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime
 
 def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.datetime | None:
     """When this person asked to be forgotten, if they did: their messages from before are never kept."""
-    return session.scalar(select(Forgotten.forgotten_at).where(Forgotten.workspace == workspace,
-                                                               Forgotten.user_id == user_id))
+    return session.scalar(
+        select(Forgotten.forgotten_at).where(Forgotten.workspace == workspace, Forgotten.user_id == user_id)
+    )
 
 
 def _forget_replies_quoting(session: Session, person: Person) -> None:
@@ -151,9 +187,11 @@ def _forget_replies_quoting(session: Session, person: Person) -> None:
         return
     texts = [e.text for e in own]
     breakouts = {e.breakout_id for e in own}
-    replies = session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts),
-                                                      ChatEntry.person_id != person.id,
-                                                      ChatEntry.reply_to.is_not(None)))
+    replies = session.scalars(
+        select(ChatEntry).where(
+            ChatEntry.breakout_id.in_(breakouts), ChatEntry.person_id != person.id, ChatEntry.reply_to.is_not(None)
+        )
+    )
     for reply in replies:
         snippet = (reply.reply_to or "").strip().strip('"\u201c\u201d').rstrip("\u2026.").strip()
         if snippet and any(snippet in text for text in texts):
@@ -161,6 +199,9 @@ def _forget_replies_quoting(session: Session, person: Person) -> None:
 
 
 def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:
-    rows = session.scalars(select(Post).where(Post.breakout_id == breakout_id, Post.group_number == group_number,
-                                              Post.step.like("q%:open")))
+    rows = session.scalars(
+        select(Post).where(
+            Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step.like("q%:open")
+        )
+    )
     return sorted(((post.question_index or 0, post) for post in rows), key=lambda item: item[0])

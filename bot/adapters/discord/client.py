@@ -43,23 +43,38 @@ def breakout_intents() -> discord.Intents:
 
 
 REQUIRED_PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, read_message_history=True, embed_links=True, attach_files=True,
+    view_channel=True,
+    send_messages=True,
+    read_message_history=True,
+    embed_links=True,
+    attach_files=True,
     manage_channels=True,  # a category and channels per breakout, deleted at the end
     manage_roles=True,  # "Manage Permissions" on those channels: who may see each group
-    move_members=True, connect=True,  # moving people into the group voice rooms and back
+    move_members=True,
+    connect=True,  # moving people into the group voice rooms and back
 )
 """Exactly the permissions the bot uses; deploy/discord.md's invite URL carries this number."""
 
 
 def invite_url(application_id: int | str) -> str:
-    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS,
-                                   scopes=("bot", "applications.commands"))
+    return discord.utils.oauth_url(
+        application_id, permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
 
 
 class BreakoutBot(discord.Client):
-    def __init__(self, *, app: BreakoutApp | None, port: DiscordChat, roles: Roles | None = None,
-                 start_core: bool = True, workers: int = 8, catch_up_page: int = events.HISTORY_PAGE,
-                 catch_up_bound: int = events.READ_BACK_BOUND, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        app: BreakoutApp | None,
+        port: DiscordChat,
+        roles: Roles | None = None,
+        start_core: bool = True,
+        workers: int = 8,
+        catch_up_page: int = events.HISTORY_PAGE,
+        catch_up_bound: int = events.READ_BACK_BOUND,
+        **options: Any,
+    ) -> None:
         # The bot never joins voice itself (it only moves people), so no PyNaCl/davey warnings.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -95,7 +110,8 @@ class BreakoutBot(discord.Client):
         if self.app is not None and self.core_started:
             # READY means a new session: events from before it are not replayed, so read them back.
             self.catching_up = asyncio.ensure_future(
-                events.catch_up(self, page_size=self.catch_up_page, bound=self.catch_up_bound))
+                events.catch_up(self, page_size=self.catch_up_page, bound=self.catch_up_bound)
+            )
 
     async def close(self) -> None:
         """Stop the core first, while the loop still serves the port: a step that is posting when

@@ -112,14 +112,22 @@ async def _import_chat(interaction: discord.Interaction, file: discord.Attachmen
     async def work() -> str:
         require_organiser(actor, "import the call's chat")
         if file.size > limit:
-            return (f"{file.filename}: the file is {_size(file.size)}, larger than the {_size(limit)} limit for a "
-                    "chat export. Nothing was imported.")
+            return (
+                f"{file.filename}: the file is {_size(file.size)}, larger than the {_size(limit)} limit for a "
+                "chat export. Nothing was imported."
+            )
         try:
             data = await file.read()
         except discord.HTTPException:
             return f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
-        imported = await bot.blocking(bot.app.chat.import_chat, actor, data=data, filename=file.filename,
-                                      breakout_id=breakout_number, channel_id=channel_id)
+        imported = await bot.blocking(
+            bot.app.chat.import_chat,
+            actor,
+            data=data,
+            filename=file.filename,
+            breakout_id=breakout_number,
+            channel_id=channel_id,
+        )
         return imported.describe() + " /summary now includes the chat."
 
     await interaction.response.defer(ephemeral=True, thinking=True)
@@ -144,20 +152,27 @@ def _curate(interaction: discord.Interaction, message: discord.Message, what: st
 
 def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.ContextMenu, ...]:
     """Fresh command objects per bot (a restarted bot in the same process gets its own)."""
-    breakout = app_commands.Group(name="breakout", description="Run breakout discussions in this call",
-                                  guild_only=True)
-
+    breakout = app_commands.Group(name="breakout", description="Run breakout discussions in this call", guild_only=True)
 
     @breakout.command(name="start", description="Split the people in your voice channel (or this channel) into groups")
-    @app_commands.describe(plan="The session plan", groups="How many groups", size="People per group",
-                           minutes="Minutes per question (overrides the plan)",
-                           role="Split the members of this role instead",
-                           include_facilitators="Put facilitators into groups too")
+    @app_commands.describe(
+        plan="The session plan",
+        groups="How many groups",
+        size="People per group",
+        minutes="Minutes per question (overrides the plan)",
+        role="Split the members of this role instead",
+        include_facilitators="Put facilitators into groups too",
+    )
     @app_commands.autocomplete(plan=plan_autocomplete)
-    async def start(interaction: discord.Interaction, plan: str, groups: app_commands.Range[int, 1, 50] | None = None,
-                    size: app_commands.Range[int, 2, 50] | None = None,
-                    minutes: app_commands.Range[float, 0.1, 240.0] | None = None,
-                    role: discord.Role | None = None, include_facilitators: bool = False) -> None:
+    async def start(
+        interaction: discord.Interaction,
+        plan: str,
+        groups: app_commands.Range[int, 1, 50] | None = None,
+        size: app_commands.Range[int, 2, 50] | None = None,
+        minutes: app_commands.Range[float, 0.1, 240.0] | None = None,
+        role: discord.Role | None = None,
+        include_facilitators: bool = False,
+    ) -> None:
         bot = _bot(interaction)
         member = interaction.user
         if not isinstance(member, discord.Member) or interaction.guild is None:
@@ -165,79 +180,79 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
             return
         pool = participant_pool(member, interaction.channel, bot.roles, role=role)  # type: ignore[arg-type]
         bot.port.remember_call(str(interaction.channel_id), pool.voice_channel_id)
-        command = BreakoutCommand("start", plan=plan, groups=groups, size=size, minutes=minutes,
-                                  include_facilitators=include_facilitators)
+        command = BreakoutCommand(
+            "start", plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include_facilitators
+        )
         work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators))
         await answer(interaction, lambda: f"{work()}\nPeople: {pool.source}.", what="/breakout start")
 
-
     @breakout.command(name="status", description="Which question, time left, groups and quotes so far")
     async def status(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("status", breakout_id=breakout_number)), what="status")
-
+        await answer(
+            interaction, _run(interaction, BreakoutCommand("status", breakout_id=breakout_number)), what="status"
+        )
 
     @breakout.command(name="next", description="Skip ahead to the next question (ends after the last)")
     async def next_question(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("next", breakout_id=breakout_number)), what="next")
 
-
     @breakout.command(name="extend", description="More time for the current question")
     async def extend(interaction: discord.Interaction, minutes: app_commands.Range[float, 0.1, 240.0]) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)), what="extend")
-
 
     @breakout.command(name="broadcast", description="Post a message to every group")
     async def broadcast(interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)), what="broadcast")
 
-
     @breakout.command(name="pause", description="Stop the clock")
     async def pause(interaction: discord.Interaction) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("pause")), what="pause")
-
 
     @breakout.command(name="resume", description="Restart the clock")
     async def resume(interaction: discord.Interaction) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("resume")), what="resume")
 
-
     @breakout.command(name="stop", description="End the breakout now")
     async def stop(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("stop", breakout_id=breakout_number)), what="stop")
 
-
     @breakout.command(name="consent", description="How you may be named if you are quoted")
     @app_commands.choices(level=LEVEL_CHOICES)
     async def consent(interaction: discord.Interaction, level: app_commands.Choice[str]) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))), what="consent")
-
+        await answer(
+            interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))), what="consent"
+        )
 
     @breakout.command(name="name", description="The name to use for you in the write-up")
     async def name(interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)), what="name")
 
-
     @breakout.command(name="forget-me", description="Delete everything stored about you")
     async def forget_me(interaction: discord.Interaction) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("forget-me")), what="forget-me")
-
 
     @breakout.command(name="help", description="What the /breakout commands do")
     async def help_(interaction: discord.Interaction) -> None:
         await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-
     @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a file")
     @app_commands.guild_only()
     @app_commands.rename(file_format="format")
-    @app_commands.describe(breakout_number="Which breakout (default: the latest here)", by="Arrange by question or by group",
-                           file_format="The file: Markdown, a web page (prints to PDF), Word, or PDF",
-                           highlights="Only the highlighted quotes (⭐)",
-                           import_chat="Instead: import the call's Zoom chat export (a .txt file; organisers)")
-    async def summary(interaction: discord.Interaction, breakout_number: int | None = None,
-                      by: Literal["question", "group"] = "question",
-                      file_format: Literal["md", "html", "docx", "pdf"] = "md", highlights: bool = False,
-                      import_chat: discord.Attachment | None = None) -> None:
+    @app_commands.describe(
+        breakout_number="Which breakout (default: the latest here)",
+        by="Arrange by question or by group",
+        file_format="The file: Markdown, a web page (prints to PDF), Word, or PDF",
+        highlights="Only the highlighted quotes (⭐)",
+        import_chat="Instead: import the call's Zoom chat export (a .txt file; organisers)",
+    )
+    async def summary(
+        interaction: discord.Interaction,
+        breakout_number: int | None = None,
+        by: Literal["question", "group"] = "question",
+        file_format: Literal["md", "html", "docx", "pdf"] = "md",
+        highlights: bool = False,
+        import_chat: discord.Attachment | None = None,
+    ) -> None:
         bot = _bot(interaction)
         assert interaction.guild is not None
         if import_chat is not None:
@@ -271,8 +286,10 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
     async def put_back(interaction: discord.Interaction, message: discord.Message) -> None:
         await answer(interaction, _curate(interaction, message, "put_back"), what="Put back in write-up")
 
-    menus = tuple(app_commands.ContextMenu(name=name, callback=app_commands.guild_only()(callback))
-                  for name, callback in (("Leave out of write-up", leave_out), ("Put back in write-up", put_back)))
+    menus = tuple(
+        app_commands.ContextMenu(name=name, callback=app_commands.guild_only()(callback))
+        for name, callback in (("Leave out of write-up", leave_out), ("Put back in write-up", put_back))
+    )
     return (breakout, summary, *menus)
 
 

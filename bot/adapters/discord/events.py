@@ -66,18 +66,29 @@ async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
     try:
         async with _in_order(bot, channel_id):
             captured = await bot.blocking(
-                bot.app.capture.message_posted, workspace=workspace, channel_id=str(channel_id),
-                message_id=str(message.id), author=person_info(message.author), text=_neutral(bot, message.content),
-                sent_at=message.created_at, thread_id=thread_id)
+                bot.app.capture.message_posted,
+                workspace=workspace,
+                channel_id=str(channel_id),
+                message_id=str(message.id),
+                author=person_info(message.author),
+                text=_neutral(bot, message.content),
+                sent_at=message.created_at,
+                thread_id=thread_id,
+            )
     except Exception:
         log.exception("capturing message %s in %s failed", message.id, channel_id)
         return
     if captured.ask_consent and captured.breakout_id is not None:
         prompt = bot.app.messages.render("consent_prompt", None)
         try:
-            await bot.port.tell_async(message.author.id, prompt, channel_id=channel_id,
-                                      consent_options=bot.app.messages.consent_options(),
-                                      breakout_id=captured.breakout_id, guild_id=message.guild.id)
+            await bot.port.tell_async(
+                message.author.id,
+                prompt,
+                channel_id=channel_id,
+                consent_options=bot.app.messages.consent_options(),
+                breakout_id=captured.breakout_id,
+                guild_id=message.guild.id,
+            )
         except discord.HTTPException:
             log.warning("could not ask %s how to be named", message.author.id, exc_info=True)
 
@@ -90,10 +101,14 @@ async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateE
     edited = data.get("edited_timestamp")
     try:
         async with _in_order(bot, channel_id):
-            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(event.guild_id),
-                               channel_id=str(channel_id), message_id=str(event.message_id),
-                               text=_neutral(bot, data["content"]),
-                               edited_at=dt.datetime.fromisoformat(edited) if edited else None)
+            await bot.blocking(
+                bot.app.capture.message_edited,
+                workspace=workspace_of(event.guild_id),
+                channel_id=str(channel_id),
+                message_id=str(event.message_id),
+                text=_neutral(bot, data["content"]),
+                edited_at=dt.datetime.fromisoformat(edited) if edited else None,
+            )
     except Exception:
         log.exception("applying the edit of message %s failed", event.message_id)
 
@@ -104,8 +119,12 @@ async def on_raw_message_delete(bot: BreakoutBot, event: discord.RawMessageDelet
     channel_id, _ = where_captured(bot, event.channel_id)
     try:
         async with _in_order(bot, channel_id):
-            await bot.blocking(bot.app.capture.message_deleted, workspace=workspace_of(event.guild_id),
-                               channel_id=str(channel_id), message_id=str(event.message_id))
+            await bot.blocking(
+                bot.app.capture.message_deleted,
+                workspace=workspace_of(event.guild_id),
+                channel_id=str(channel_id),
+                message_id=str(event.message_id),
+            )
     except Exception:
         log.exception("applying the deletion of message %s failed", event.message_id)
 
@@ -117,8 +136,12 @@ async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMes
     async with _in_order(bot, channel_id):
         for message_id in event.message_ids:
             try:
-                await bot.blocking(bot.app.capture.message_deleted, workspace=workspace_of(event.guild_id),
-                                   channel_id=str(channel_id), message_id=str(message_id))
+                await bot.blocking(
+                    bot.app.capture.message_deleted,
+                    workspace=workspace_of(event.guild_id),
+                    channel_id=str(channel_id),
+                    message_id=str(message_id),
+                )
             except Exception:
                 log.exception("applying the deletion of message %s failed", message_id)
 
@@ -155,9 +178,14 @@ async def on_raw_reaction(bot: BreakoutBot, event: discord.RawReactionActionEven
     channel_id, _ = where_captured(bot, event.channel_id)  # capture keys a thread's messages by the parent channel
     try:
         async with _in_order(bot, channel_id):  # after the capture of the message it reacts to
-            reply = await bot.blocking(bot.app.curation.reaction, actor, channel_id=str(channel_id),
-                                       message_id=str(event.message_id), emoji=name,
-                                       added=event.event_type == "REACTION_ADD")
+            reply = await bot.blocking(
+                bot.app.curation.reaction,
+                actor,
+                channel_id=str(channel_id),
+                message_id=str(event.message_id),
+                emoji=name,
+                added=event.event_type == "REACTION_ADD",
+            )
     except Exception:
         log.exception("the %s reaction by %s on %s failed", name, event.user_id, event.message_id)
         return
@@ -177,8 +205,9 @@ and then nothing is deleted there, since the read was not complete."""
 
 async def _stored_message_ids(bot: BreakoutBot, *, workspace: str, channel_id: str, since: dt.datetime) -> set[str]:
     """The message ids of the quotes stored for this channel (and its threads) sent at or after ``since``."""
-    return set(await bot.blocking(bot.app.capture.stored_message_ids, workspace=workspace, channel_id=channel_id,
-                                  since=since))
+    return set(
+        await bot.blocking(bot.app.capture.stored_message_ids, workspace=workspace, channel_id=channel_id, since=since)
+    )
 
 
 async def _pages(source: discord.abc.Messageable, *, after: dt.datetime, page: int) -> AsyncIterator[discord.Message]:
@@ -213,9 +242,14 @@ async def _read_back_one(bot: BreakoutBot, message: discord.Message) -> None:
     channel_id, _ = where_captured(bot, message.channel.id, message.channel)
     try:
         async with _in_order(bot, channel_id):
-            await bot.blocking(bot.app.capture.message_edited, workspace=workspace_of(message.guild.id),
-                               channel_id=str(channel_id), message_id=str(message.id),
-                               text=_neutral(bot, message.content), edited_at=message.edited_at)
+            await bot.blocking(
+                bot.app.capture.message_edited,
+                workspace=workspace_of(message.guild.id),
+                channel_id=str(channel_id),
+                message_id=str(message.id),
+                text=_neutral(bot, message.content),
+                edited_at=message.edited_at,
+            )
     except Exception:
         log.exception("applying the edit of message %s on reading back failed", message.id)
 
@@ -238,19 +272,22 @@ async def catch_up(bot: BreakoutBot, *, page_size: int = HISTORY_PAGE, bound: in
             channel = bot.get_channel(int(channel_id))
             if not isinstance(channel, discord.TextChannel):
                 continue
-            seen += await _catch_up_channel(bot, workspace, channel, since - dt.timedelta(seconds=1),
-                                            page_size=page_size, bound=bound)
+            seen += await _catch_up_channel(
+                bot, workspace, channel, since - dt.timedelta(seconds=1), page_size=page_size, bound=bound
+            )
     return seen
 
 
-async def _catch_up_channel(bot: BreakoutBot, workspace: str, channel: discord.TextChannel, after: dt.datetime,
-                            *, page_size: int, bound: int) -> int:
+async def _catch_up_channel(
+    bot: BreakoutBot, workspace: str, channel: discord.TextChannel, after: dt.datetime, *, page_size: int, bound: int
+) -> int:
     name = f"#{channel.name}"
     # What is stored is asked first: a quote captured live while reading is not in it, so it cannot
     # be taken for a deleted one; one in it that the complete read does not find was deleted.
     try:
-        stored: set[str] | None = await _stored_message_ids(bot, workspace=workspace, channel_id=str(channel.id),
-                                                            since=after)
+        stored: set[str] | None = await _stored_message_ids(
+            bot, workspace=workspace, channel_id=str(channel.id), since=after
+        )
     except Exception:
         log.exception("finding the quotes stored for %s failed; reading back without deletions", name)
         stored = None
@@ -261,8 +298,12 @@ async def _catch_up_channel(bot: BreakoutBot, workspace: str, channel: discord.T
         for source in sources:
             async for message in _pages(source, after=after, page=page_size):
                 if len(there) >= bound:
-                    log.warning("reading back %s: stopped after %d messages (the bound); later ones are not "
-                                "read back and no deletions are applied there", name, bound)
+                    log.warning(
+                        "reading back %s: stopped after %d messages (the bound); later ones are not "
+                        "read back and no deletions are applied there",
+                        name,
+                        bound,
+                    )
                     complete = False
                     break
                 there.add(str(message.id))
@@ -277,8 +318,12 @@ async def _catch_up_channel(bot: BreakoutBot, workspace: str, channel: discord.T
         for message_id in gone:
             try:
                 async with _in_order(bot, channel.id):
-                    await bot.blocking(bot.app.capture.message_deleted, workspace=workspace,
-                                       channel_id=str(channel.id), message_id=message_id)
+                    await bot.blocking(
+                        bot.app.capture.message_deleted,
+                        workspace=workspace,
+                        channel_id=str(channel.id),
+                        message_id=message_id,
+                    )
             except Exception:
                 log.exception("applying the deletion of message %s on reading back failed", message_id)
         if gone:

@@ -53,8 +53,12 @@ class Roles:
     def actor(self, user: discord.Member | discord.User, guild_id: int) -> Actor:
         if not isinstance(user, discord.Member):
             return Actor(workspace_of(guild_id), person_info(user))
-        return Actor(workspace_of(guild_id), person_info(user), is_facilitator=self.is_facilitator(user),
-                     is_organiser=self.is_organiser(user))
+        return Actor(
+            workspace_of(guild_id),
+            person_info(user),
+            is_facilitator=self.is_facilitator(user),
+            is_organiser=self.is_organiser(user),
+        )
 
     def facilitator_roles(self, guild: discord.Guild) -> list[discord.Role]:
         keys = {w.strip().lower().lstrip("@") for w in self.facilitators}
@@ -71,8 +75,9 @@ class Pool:
     voice_channel_id: int | None = None  # the facilitator's call: people are moved from it and back
 
 
-def participant_pool(invoker: discord.Member, channel: discord.abc.GuildChannel | None, roles: Roles, *,
-                     role: discord.Role | None = None) -> Pool:
+def participant_pool(
+    invoker: discord.Member, channel: discord.abc.GuildChannel | None, roles: Roles, *, role: discord.Role | None = None
+) -> Pool:
     """A community call on Discord happens in voice: the facilitator's voice channel decides, unless a
     role is named; without either, the members who can see the text channel the command was typed in."""
     voice = invoker.voice.channel if invoker.voice and invoker.voice.channel else None
@@ -89,5 +94,9 @@ def participant_pool(invoker: discord.Member, channel: discord.abc.GuildChannel 
     facilitators = [m for m in humans if roles.is_facilitator(m) or m.id == invoker.id]
     if invoker not in facilitators:
         facilitators.append(invoker)
-    return Pool(tuple(person_info(m) for m in humans), tuple(person_info(m) for m in facilitators), source,
-                voice.id if voice is not None else None)
+    return Pool(
+        tuple(person_info(m) for m in humans),
+        tuple(person_info(m) for m in facilitators),
+        source,
+        voice.id if voice is not None else None,
+    )

@@ -46,8 +46,10 @@ def clip(text: str, limit: int = MAX_CONTENT) -> str:
 
 def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
     if isinstance(exc, discord.Forbidden):
-        return ChatError(f"Discord refused to let the bot {doing}: it needs the Manage Channels, Manage Roles, "
-                         f"Move Members and Send Messages permissions (see deploy/discord.md). ({exc.text or exc.status})")
+        return ChatError(
+            f"Discord refused to let the bot {doing}: it needs the Manage Channels, Manage Roles, "
+            f"Move Members and Send Messages permissions (see deploy/discord.md). ({exc.text or exc.status})"
+        )
     if isinstance(exc, discord.NotFound):
         return ChatError(f"Discord could not {doing}: the channel or person no longer exists. ({exc.text})")
     return ChatError(f"Discord could not {doing} ({exc.status}: {exc.text or 'no details'}); try again in a moment.")
@@ -135,16 +137,35 @@ class DiscordChat:
     def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         return self._run(self._post(int(channel_id), message), "post in a group channel")
 
-    def tell(self, *, user_id: str, text: str, channel_id: str | None = None,
-             consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> None:
-        self._run(self.tell_async(int(user_id), text, channel_id=int(channel_id) if channel_id else None,
-                                  consent_options=consent_options, breakout_id=breakout_id), "send a private message")
+    def tell(
+        self,
+        *,
+        user_id: str,
+        text: str,
+        channel_id: str | None = None,
+        consent_options: Sequence[ConsentOption] = (),
+        breakout_id: int | None = None,
+    ) -> None:
+        self._run(
+            self.tell_async(
+                int(user_id),
+                text,
+                channel_id=int(channel_id) if channel_id else None,
+                consent_options=consent_options,
+                breakout_id=breakout_id,
+            ),
+            "send a private message",
+        )
 
-    def send_file(self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None) -> None:
+    def send_file(
+        self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None
+    ) -> None:
         self._run(self._send_file(int(user_id), filename, content, title), "send a file")
 
     def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None:
-        self._run(self._close_group_channel(int(channel_id), request, archive), f"close the channel of group {request.number}")
+        self._run(
+            self._close_group_channel(int(channel_id), request, archive), f"close the channel of group {request.number}"
+        )
 
     # ------------------------------------------------------------------ on the loop
 
@@ -165,15 +186,24 @@ class DiscordChat:
             out.append(member)
         return out
 
-    def _overwrites(self, guild: discord.Guild, people: Sequence[discord.Member], *, voice: bool = False
-                    ) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
-        allowed = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
-                                              connect=True if voice else None)
+    def _overwrites(
+        self, guild: discord.Guild, people: Sequence[discord.Member], *, voice: bool = False
+    ) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
+        allowed = discord.PermissionOverwrite(
+            view_channel=True, send_messages=True, read_message_history=True, connect=True if voice else None
+        )
         overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
             guild.default_role: discord.PermissionOverwrite(view_channel=False, connect=False if voice else None),
-            guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True,
-                                                  embed_links=True, attach_files=True, manage_channels=True,
-                                                  connect=True if voice else None, move_members=True if voice else None),
+            guild.me: discord.PermissionOverwrite(
+                view_channel=True,
+                send_messages=True,
+                read_message_history=True,
+                embed_links=True,
+                attach_files=True,
+                manage_channels=True,
+                connect=True if voice else None,
+                move_members=True if voice else None,
+            ),
         }
         for role in self.roles.facilitator_roles(guild):
             overwrites[role] = allowed
@@ -190,7 +220,9 @@ class DiscordChat:
         ids = {c.id for c in category.channels} | self._placed.get(category.id, set())
         return len(ids - self._deleted)
 
-    async def _category(self, guild: discord.Guild, request: GroupChannelRequest, needed: int) -> discord.CategoryChannel:
+    async def _category(
+        self, guild: discord.Guild, request: GroupChannelRequest, needed: int
+    ) -> discord.CategoryChannel:
         """The breakout's category with room for ``needed`` more channels: Discord allows 50 per
         category, so a big call spills into "Breakout · <title> (2)" and so on."""
         base = clip(f"{CATEGORY_PREFIX}{request.breakout_title}", 94)
@@ -201,8 +233,11 @@ class DiscordChat:
             if category is None:
                 overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
                     guild.default_role: discord.PermissionOverwrite(view_channel=False),
-                    guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True)}
-                category = await guild.create_category(name, overwrites=overwrites, reason=f"breakout {request.breakout_id}")
+                    guild.me: discord.PermissionOverwrite(view_channel=True, manage_channels=True),
+                }
+                category = await guild.create_category(
+                    name, overwrites=overwrites, reason=f"breakout {request.breakout_id}"
+                )
                 self._placed[category.id] = set()
                 return category
             if self._filled(category) + needed <= CATEGORY_LIMIT:
@@ -219,21 +254,50 @@ class DiscordChat:
         room_name = f"Group {request.number}"
         async with self._lock(request.breakout_id):  # one breakout's channels are placed one at a time
             categories = self._breakout_categories(guild, request)
-            text = next((c for cat in categories for c in cat.text_channels if c.name == request.name and c.id not in self._deleted), None)
-            room = next((c for cat in categories for c in cat.voice_channels if c.name == room_name and c.id not in self._deleted), None)
+            text = next(
+                (
+                    c
+                    for cat in categories
+                    for c in cat.text_channels
+                    if c.name == request.name and c.id not in self._deleted
+                ),
+                None,
+            )
+            room = next(
+                (
+                    c
+                    for cat in categories
+                    for c in cat.voice_channels
+                    if c.name == room_name and c.id not in self._deleted
+                ),
+                None,
+            )
             call_id = self._call_of(request, text)
             topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
             needed = (text is None) + (request.voice_rooms and room is None)
-            category = text.category if text is not None and text.category is not None else await self._category(guild, request, needed)
+            category = (
+                text.category
+                if text is not None and text.category is not None
+                else await self._category(guild, request, needed)
+            )
             if text is None:
-                text = await guild.create_text_channel(request.name, category=category, overwrites=overwrites, topic=topic,
-                                                       reason=f"breakout {request.breakout_id}")
+                text = await guild.create_text_channel(
+                    request.name,
+                    category=category,
+                    overwrites=overwrites,
+                    topic=topic,
+                    reason=f"breakout {request.breakout_id}",
+                )
                 self._placed.setdefault(category.id, set()).add(text.id)
             elif text.overwrites != overwrites:
                 await text.edit(overwrites=overwrites, topic=topic)
             if request.voice_rooms and room is None:
-                room = await guild.create_voice_channel(room_name, category=category, reason=f"breakout {request.breakout_id}",
-                                                        overwrites=self._overwrites(guild, people, voice=True))
+                room = await guild.create_voice_channel(
+                    room_name,
+                    category=category,
+                    reason=f"breakout {request.breakout_id}",
+                    overwrites=self._overwrites(guild, people, voice=True),
+                )
                 self._placed.setdefault(category.id, set()).add(room.id)
         if request.voice_rooms and room is not None:
             await self._move_in(request, people, room, call_id)
@@ -247,8 +311,13 @@ class DiscordChat:
             call_id = int(found.group(1))
         return call_id
 
-    async def _move_in(self, request: GroupChannelRequest, people: Sequence[discord.Member], room: discord.VoiceChannel,
-                       call_id: int | None) -> None:
+    async def _move_in(
+        self,
+        request: GroupChannelRequest,
+        people: Sequence[discord.Member],
+        room: discord.VoiceChannel,
+        call_id: int | None,
+    ) -> None:
         """The group's people who are in the main call go to their room (facilitators stay; people
         in other voice channels are left alone)."""
         if call_id is None:
@@ -276,9 +345,16 @@ class DiscordChat:
         sent = await channel.send(content, allowed_mentions=NO_MENTIONS, nonce=str(secrets.randbits(63)), **kwargs)
         return Delivery(str(sent.id), str(sent.channel.id))
 
-    async def tell_async(self, user_id: int, text: str, *, channel_id: int | None = None,
-                         consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None,
-                         guild_id: int | None = None) -> None:
+    async def tell_async(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        channel_id: int | None = None,
+        consent_options: Sequence[ConsentOption] = (),
+        breakout_id: int | None = None,
+        guild_id: int | None = None,
+    ) -> None:
         assert self.client is not None
         kwargs: dict = {}
         if guild_id is None and channel_id is not None:
@@ -299,8 +375,9 @@ class DiscordChat:
     async def _send_file(self, user_id: int, filename: str, content: bytes, title: str) -> None:
         assert self.client is not None
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        await user.send(for_discord(title), file=discord.File(io.BytesIO(content), filename=filename),
-                        allowed_mentions=NO_MENTIONS)
+        await user.send(
+            for_discord(title), file=discord.File(io.BytesIO(content), filename=filename), allowed_mentions=NO_MENTIONS
+        )
 
     async def _close_group_channel(self, channel_id: int, request: GroupChannelRequest, archive: bool) -> None:
         text = self.client.get_channel(channel_id) if self.client else None
@@ -309,8 +386,15 @@ class DiscordChat:
         guild, category = text.guild, text.category
         call_id = self._call_of(request, text)
         call = guild.get_channel(call_id) if call_id else None
-        room = next((c for cat in self._breakout_categories(guild, request) for c in cat.voice_channels
-                     if c.name == f"Group {request.number}" and c.id not in self._deleted), None)
+        room = next(
+            (
+                c
+                for cat in self._breakout_categories(guild, request)
+                for c in cat.voice_channels
+                if c.name == f"Group {request.number}" and c.id not in self._deleted
+            ),
+            None,
+        )
         if room is not None:
             if isinstance(call, discord.VoiceChannel):
                 for member in list(room.members):

@@ -35,7 +35,9 @@ class DiscordRuntime:
     bot: BreakoutBot
 
 
-def build(settings: Settings, *, app: BreakoutApp | None = None, clock_name: str | None = None, **bot_options: Any) -> DiscordRuntime:
+def build(
+    settings: Settings, *, app: BreakoutApp | None = None, clock_name: str | None = None, **bot_options: Any
+) -> DiscordRuntime:
     port = DiscordChat(roles_from(settings))
     app = app or BreakoutApp(settings, port, clock_name=clock_name)
     bot = BreakoutBot(app=app, port=port, **bot_options)
@@ -44,8 +46,10 @@ def build(settings: Settings, *, app: BreakoutApp | None = None, clock_name: str
 
 def _token(settings: Settings) -> str:
     if not settings.discord_token:
-        raise SystemExit("DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal (deploy/discord.md) "
-                         "and put its token in .env as DISCORD_TOKEN=...")
+        raise SystemExit(
+            "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal (deploy/discord.md) "
+            "and put its token in .env as DISCORD_TOKEN=..."
+        )
     return settings.discord_token
 
 
@@ -65,12 +69,16 @@ def run_discord(settings: Settings) -> int:
     try:
         asyncio.run(serve(runtime))
     except (aiohttp.ClientError, OSError) as exc:
-        print(f"Could not reach Discord at {settings.discord_api_url} ({exc.__class__.__name__}: {exc}). "
-              "Check the network, or DISCORD_API_URL.")
+        print(
+            f"Could not reach Discord at {settings.discord_api_url} ({exc.__class__.__name__}: {exc}). "
+            "Check the network, or DISCORD_API_URL."
+        )
         return 2
     except discord.PrivilegedIntentsRequired:
-        print("Discord refused the connection: enable the Server Members and Message Content intents for the bot "
-              "in the Developer Portal (deploy/discord.md).")
+        print(
+            "Discord refused the connection: enable the Server Members and Message Content intents for the bot "
+            "in the Developer Portal (deploy/discord.md)."
+        )
         return 2
     except discord.LoginFailure:
         print("Discord did not accept DISCORD_TOKEN; copy the bot token again from the Developer Portal.")
@@ -80,7 +88,9 @@ def run_discord(settings: Settings) -> int:
     return 0
 
 
-async def sync_commands_async(settings: Settings, *, guild_id: str | int | None = None) -> list[discord.app_commands.AppCommand]:
+async def sync_commands_async(
+    settings: Settings, *, guild_id: str | int | None = None
+) -> list[discord.app_commands.AppCommand]:
     """Register the slash commands: globally, or on one server at once (``guild_id``, or the
     ``DISCORD_GUILD_ID`` setting). A deliberate step: Discord limits command creation per day."""
     await point_discord_py_at_api(settings.discord_api_url)
@@ -105,6 +115,10 @@ def sync_commands(settings: Settings, *, guild_id: str | int | None = None) -> i
     except (aiohttp.ClientError, OSError) as exc:
         print(f"Could not reach Discord at {settings.discord_api_url} ({exc.__class__.__name__}: {exc}).")
         return 2
-    where = f"server {guild_id or settings.discord_guild_id}" if (guild_id or settings.discord_guild_id) else "all servers (global)"
+    where = (
+        f"server {guild_id or settings.discord_guild_id}"
+        if (guild_id or settings.discord_guild_id)
+        else "all servers (global)"
+    )
     print(f"Registered {len(synced)} commands on {where}: {', '.join('/' + c.name for c in synced)}")
     return 0

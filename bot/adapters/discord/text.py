@@ -33,7 +33,7 @@ def to_neutral(content: str, *, channel_name: Callable[[int], str | None] = lamb
     out: list[str] = []
     pos = 0
     for m in _TOKEN.finditer(content):
-        out.append(_escape(content[pos:m.start()]))
+        out.append(_escape(content[pos : m.start()]))
         pos = m.end()
         if m.group("user"):
             out.append(f"<@{m.group('user')}>")

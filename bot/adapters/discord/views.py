@@ -38,16 +38,24 @@ def consent_custom_id(guild_id: int, breakout_id: int, level: Level) -> str:
     return f"breakout:consent:{guild_id}:{breakout_id}:{level.value}"
 
 
-class ConsentButton(discord.ui.DynamicItem[discord.ui.Button], template=r"breakout:consent:(?P<guild>\d+):(?P<breakout>\d+):(?P<level>[a-z_]+)"):
+class ConsentButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"breakout:consent:(?P<guild>\d+):(?P<breakout>\d+):(?P<level>[a-z_]+)",
+):
     def __init__(self, guild_id: int, breakout_id: int, level: Level, label: str = "") -> None:
         super().__init__(
-            discord.ui.Button(label=label[:80] or level.value, style=STYLES[level],
-                              custom_id=consent_custom_id(guild_id, breakout_id, level))
+            discord.ui.Button(
+                label=label[:80] or level.value,
+                style=STYLES[level],
+                custom_id=consent_custom_id(guild_id, breakout_id, level),
+            )
         )
         self.guild_id, self.breakout_id, self.level = guild_id, breakout_id, level
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /) -> ConsentButton:
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ConsentButton:
         return cls(int(match["guild"]), int(match["breakout"]), Level(match["level"]), getattr(item, "label", "") or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -57,8 +65,9 @@ class ConsentButton(discord.ui.DynamicItem[discord.ui.Button], template=r"breako
 
         actor = Actor(workspace_of(self.guild_id), person_info(interaction.user))
         try:
-            result = await bot.blocking(bot.app.consents.choose, actor, level=self.level, via="button",
-                                        breakout_id=self.breakout_id)
+            result = await bot.blocking(
+                bot.app.consents.choose, actor, level=self.level, via="button", breakout_id=self.breakout_id
+            )
             reply = result.confirmation
         except BreakoutError as exc:
             reply = str(exc)

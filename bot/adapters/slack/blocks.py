@@ -75,7 +75,9 @@ def outgoing(message: Outgoing) -> tuple[str, list[Block]]:
     return truncate(escape(fallback), MAX_FALLBACK), blocks
 
 
-def private(text: str, consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> tuple[str, list[Block]]:
+def private(
+    text: str, consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None
+) -> tuple[str, list[Block]]:
     """(fallback, blocks) for something said to one person."""
     blocks = sections(escape(text))
     if consent_options:
@@ -131,12 +133,20 @@ def summary_blocks(summary: Summary) -> list[Block]:
             quotes_block(f"{q.number}. {q.text}", q.quotes, "No quotes for this question.", False)
     if summary.hellos:
         blocks.append({"type": "divider"})
-        blocks.extend(sections("*Joining from across the world*\n"
-                               + "\n".join(f">{escape(h.text)}".replace("\n", "\n>") for h in summary.hellos)))
+        blocks.extend(
+            sections(
+                "*Joining from across the world*\n"
+                + "\n".join(f">{escape(h.text)}".replace("\n", "\n>") for h in summary.hellos)
+            )
+        )
     if summary.chat:
         blocks.append({"type": "divider"})
-        blocks.extend(sections("*From the chat*\n\n" + "\n\n".join(
-            f"*{escape(line.label)}:* {escape(line.text)}" for line in summary.chat)))
+        blocks.extend(
+            sections(
+                "*From the chat*\n\n"
+                + "\n\n".join(f"*{escape(line.label)}:* {escape(line.text)}" for line in summary.chat)
+            )
+        )
     if summary.resources:
         blocks.append({"type": "divider"})
         lines = []

@@ -38,14 +38,25 @@ class RetryAfterHandler(RateLimitErrorRetryHandler):
     during a fan-out to many groups those seconds add up. The sleep is injectable for tests.
     """
 
-    def __init__(self, max_retry_count: int = RATE_LIMIT_RETRIES, *, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        max_retry_count: int = RATE_LIMIT_RETRIES,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.sleep = sleep
         self.rng = rng or random.Random()
 
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
-                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         if response is None:
             raise error  # type: ignore[misc]
         state.next_attempt_requested = True

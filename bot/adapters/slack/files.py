@@ -19,8 +19,10 @@ from slack_sdk import WebClient
 
 from bot.services.errors import BadArguments
 
-SHARE_HOW = ("Share the Zoom chat file (the .txt Zoom saves) here or in your direct messages with me, "
-             "then type /summary import again.")
+SHARE_HOW = (
+    "Share the Zoom chat file (the .txt Zoom saves) here or in your direct messages with me, "
+    "then type /summary import again."
+)
 #: How far back a shared file still counts as "the one just shared".
 LOOKBACK = 50
 
@@ -35,9 +37,13 @@ class SharedFile:
 
     @classmethod
     def from_api(cls, f: dict[str, Any]) -> SharedFile:
-        return cls(id=str(f["id"]), name=str(f.get("name") or f.get("title") or f["id"]), size=int(f.get("size") or 0),
-                   url=str(f.get("url_private_download") or f.get("url_private") or ""),
-                   mimetype=str(f.get("mimetype") or ""))
+        return cls(
+            id=str(f["id"]),
+            name=str(f.get("name") or f.get("title") or f["id"]),
+            size=int(f.get("size") or 0),
+            url=str(f.get("url_private_download") or f.get("url_private") or ""),
+            mimetype=str(f.get("mimetype") or ""),
+        )
 
 
 def size_text(n: int) -> str:
@@ -47,8 +53,11 @@ def size_text(n: int) -> str:
 def newest_file(client: WebClient, *, user_id: str, channel_id: str) -> SharedFile | None:
     """The newest file this person shared in this conversation that the bot can see, or None."""
     page = client.files_list(user=user_id, channel=channel_id, count=LOOKBACK)
-    files = [f for f in page.get("files") or [] if f.get("mode") not in ("tombstone", "external")
-             and not f.get("is_external")]
+    files = [
+        f
+        for f in page.get("files") or []
+        if f.get("mode") not in ("tombstone", "external") and not f.get("is_external")
+    ]
     if not files:
         return None
     return SharedFile.from_api(max(files, key=lambda f: (float(f.get("created") or f.get("timestamp") or 0), f["id"])))
@@ -71,13 +80,18 @@ def download(client: WebClient, f: SharedFile, *, max_bytes: int, timeout: float
             ctype = response.headers.get("Content-Type", "")
             data = response.read(max_bytes + 1)
     except (urllib.error.URLError, OSError) as exc:
-        raise BadArguments(f"{f.name}: Slack did not hand the file over ({exc}); please try again. "
-                           "Nothing was imported.") from None
+        raise BadArguments(
+            f"{f.name}: Slack did not hand the file over ({exc}); please try again. Nothing was imported."
+        ) from None
     if ctype.startswith("text/html") and not f.mimetype.startswith("text/html"):
         # What Slack answers a request it does not accept the token for: its sign-in page.
-        raise BadArguments(f"{f.name}: Slack did not let the bot read the file (is the files:read permission "
-                           "granted? reinstall from deploy/slack-manifest.yaml). Nothing was imported.")
+        raise BadArguments(
+            f"{f.name}: Slack did not let the bot read the file (is the files:read permission "
+            "granted? reinstall from deploy/slack-manifest.yaml). Nothing was imported."
+        )
     if len(data) > max_bytes:
-        raise BadArguments(f"{f.name}: the file is larger than the {size_text(max_bytes)} limit for a chat export. "
-                           "Nothing was imported.")
+        raise BadArguments(
+            f"{f.name}: the file is larger than the {size_text(max_bytes)} limit for a chat export. "
+            "Nothing was imported."
+        )
     return data

@@ -23,7 +23,13 @@ SLACKBOT = "USLACKBOT"
 
 def person_from(user: dict[str, Any]) -> PersonInfo:
     profile = user.get("profile") or {}
-    full = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name") or user["id"]
+    full = (
+        profile.get("real_name")
+        or user.get("real_name")
+        or profile.get("display_name")
+        or user.get("name")
+        or user["id"]
+    )
     return PersonInfo(
         user_id=user["id"],
         full_name=full,

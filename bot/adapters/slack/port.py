@@ -43,8 +43,12 @@ REASONS = {
     "user_is_restricted": "a guest account cannot be invited to this channel",
 }
 
-FILE_KINDS = {"md": "a Markdown file", "html": "a web page (open it in a browser; print it to PDF)",
-              "docx": "a Word document", "pdf": "a PDF"}
+FILE_KINDS = {
+    "md": "a Markdown file",
+    "html": "a web page (open it in a browser; print it to PDF)",
+    "docx": "a Word document",
+    "pdf": "a PDF",
+}
 
 
 def reason(exc: Exception) -> str:
@@ -60,7 +64,9 @@ def reason(exc: Exception) -> str:
 class SlackChat:
     platform = "slack"
 
-    def __init__(self, client: WebClient, directory: Directory | None = None, *, bot_user_id: str | None = None) -> None:
+    def __init__(
+        self, client: WebClient, directory: Directory | None = None, *, bot_user_id: str | None = None
+    ) -> None:
         self.client = client
         self.directory = directory or Directory(client)
         self._bot_user_id = bot_user_id
@@ -159,16 +165,24 @@ class SlackChat:
         try:
             first = None
             for batch in bk.batches(blocks):
-                result = self.client.chat_postMessage(channel=channel_id, text=text, blocks=batch,
-                                                      unfurl_links=False, unfurl_media=False)
+                result = self.client.chat_postMessage(
+                    channel=channel_id, text=text, blocks=batch, unfurl_links=False, unfurl_media=False
+                )
                 first = first or result
             assert first is not None
             return Delivery(message_id=str(first["ts"]), channel_id=str(first["channel"]))
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(reason(exc)) from exc
 
-    def tell(self, *, user_id: str, text: str, channel_id: str | None = None,
-             consent_options: Sequence[ConsentOption] = (), breakout_id: int | None = None) -> None:
+    def tell(
+        self,
+        *,
+        user_id: str,
+        text: str,
+        channel_id: str | None = None,
+        consent_options: Sequence[ConsentOption] = (),
+        breakout_id: int | None = None,
+    ) -> None:
         fallback, blocks = bk.private(text, consent_options, breakout_id)
         try:
             if channel_id:
@@ -176,8 +190,12 @@ class SlackChat:
                     self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=fallback, blocks=blocks)
                     return
                 except SlackApiError as exc:
-                    if exc.response.get("error") not in ("user_not_in_channel", "channel_not_found", "not_in_channel",
-                                                          "is_archived"):
+                    if exc.response.get("error") not in (
+                        "user_not_in_channel",
+                        "channel_not_found",
+                        "not_in_channel",
+                        "is_archived",
+                    ):
                         raise
             self.client.chat_postMessage(channel=self.dm(user_id), text=fallback, blocks=blocks)
         except (SlackApiError, SlackClientError) as exc:
@@ -188,12 +206,18 @@ class SlackChat:
             self._dm[user_id] = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         return self._dm[user_id]
 
-    def send_file(self, *, user_id: str, filename: str, content: bytes, title: str,
-                  channel_id: str | None = None) -> None:
+    def send_file(
+        self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None
+    ) -> None:
         """Upload into the person's DM with the bot, so only they get it."""
         kind = FILE_KINDS.get(filename.rsplit(".", 1)[-1].lower(), "a file")
         try:
-            self.client.files_upload_v2(channel=self.dm(user_id), content=content, filename=filename, title=title,
-                                        initial_comment=bk.escape(f"{title}, as {kind}."))
+            self.client.files_upload_v2(
+                channel=self.dm(user_id),
+                content=content,
+                filename=filename,
+                title=title,
+                initial_comment=bk.escape(f"{title}, as {kind}."),
+            )
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(reason(exc)) from exc

@@ -66,8 +66,9 @@ class SlackBot:
             raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET to check that requests come from Slack.")
         self.client = client or make_web_client(settings)
         self.directory = Directory(self.client)
-        self.roles = Roles(self.client, self.directory, facilitators=settings.slack_facilitators,
-                           organisers=settings.slack_organisers)
+        self.roles = Roles(
+            self.client, self.directory, facilitators=settings.slack_facilitators, organisers=settings.slack_organisers
+        )
         self.chat = SlackChat(self.client, self.directory)
         extra: dict[str, Any] = {"now": now} if now is not None else {}
         self.core = BreakoutApp(settings, self.chat, rng=rng, clock_name=clock_name, **extra)
@@ -99,16 +100,23 @@ class SlackBot:
         self.core.start()
         self._started = True
         if self.mode == "socket":
-            self._handler = SocketModeHandler(self.app, self.settings.slack_app_token, web_client=self.client,
-                                              ping_interval=self.ping_interval)
+            self._handler = SocketModeHandler(
+                self.app, self.settings.slack_app_token, web_client=self.client, ping_interval=self.ping_interval
+            )
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
             handler = SlackRequestHandler(self.app)
-            self._server = make_server(self.http_host, self.http_port, handler, server_class=_ThreadingWSGIServer,
-                                       handler_class=_LoggingHandler)
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                             name="slack-http", daemon=True).start()
+            self._server = make_server(
+                self.http_host,
+                self.http_port,
+                handler,
+                server_class=_ThreadingWSGIServer,
+                handler_class=_LoggingHandler,
+            )
+            threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="slack-http", daemon=True
+            ).start()
             log.info("listening for Slack on %s", self.url)
         return self
 

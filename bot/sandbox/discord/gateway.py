@@ -38,7 +38,11 @@ class Intents:
     DIRECT_MESSAGES = 1 << 12
     DIRECT_MESSAGE_REACTIONS = 1 << 13
     MESSAGE_CONTENT = 1 << 15
-    PRIVILEGED: ClassVar[dict[str, int]] = {"members": GUILD_MEMBERS, "presences": GUILD_PRESENCES, "message_content": MESSAGE_CONTENT}
+    PRIVILEGED: ClassVar[dict[str, int]] = {
+        "members": GUILD_MEMBERS,
+        "presences": GUILD_PRESENCES,
+        "message_content": MESSAGE_CONTENT,
+    }
 
 
 try:  # discord.py asks for zstd-stream when a zstd module is importable, zlib-stream otherwise.
@@ -141,7 +145,9 @@ async def gateway_handler(sandbox: DiscordSandbox, request: web.Request) -> web.
     session: GatewaySession | None = None
     try:
         async with conn.send_lock:
-            await conn.send({"op": HELLO, "s": None, "t": None, "d": {"heartbeat_interval": sandbox.heartbeat_interval_ms}})
+            await conn.send(
+                {"op": HELLO, "s": None, "t": None, "d": {"heartbeat_interval": sandbox.heartbeat_interval_ms}}
+            )
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.BINARY:

@@ -32,6 +32,7 @@ OVERWRITE_MEMBER = 1
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 
+
 # Permission bits (Discord API "Bitwise Permission Flags") the bot and the tests care about.
 class P:
     CREATE_INSTANT_INVITE = 1 << 0
@@ -218,8 +219,13 @@ class Channel:
                 "member_count": 1,
                 "total_message_sent": 0,
                 "flags": 0,
-                "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso_now(),
-                                    "locked": False, "create_timestamp": iso_now()},
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": iso_now(),
+                    "locked": False,
+                    "create_timestamp": iso_now(),
+                },
             }
         if self.type == DM:
             return {
@@ -364,8 +370,14 @@ class Message:
         }
         if self.reactions:
             data["reactions"] = [
-                {"count": len(who), "count_details": {"burst": 0, "normal": len(who)}, "me": bot_id in who,
-                 "me_burst": False, "burst_colors": [], "emoji": {"id": None, "name": emoji}}
+                {
+                    "count": len(who),
+                    "count_details": {"burst": 0, "normal": len(who)},
+                    "me": bot_id in who,
+                    "me_burst": False,
+                    "burst_colors": [],
+                    "emoji": {"id": None, "name": emoji},
+                }
                 for emoji, who in self.reactions.items()
             ]
         if self.guild_id is not None:

@@ -131,7 +131,12 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
                 if fault.is_global:
                     headers["X-RateLimit-Global"] = "true"
                 return json_response(
-                    {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": fault.is_global, "code": 0},
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": fault.retry_after,
+                        "global": fault.is_global,
+                        "code": 0,
+                    },
                     status=429,
                     headers=headers,
                 )
@@ -140,11 +145,24 @@ def build_app(sandbox: DiscordSandbox) -> web.Application:
                 retry_after = limited[1]
                 call.status = 429
                 headers = rate_limit_headers(route, limit=limited[2], remaining=0, reset_after=retry_after)
-                headers.update({"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Scope": "user",
-                                "Via": "1.1 google"})
+                headers.update(
+                    {
+                        "Retry-After": str(max(1, math.ceil(retry_after))),
+                        "X-RateLimit-Scope": "user",
+                        "Via": "1.1 google",
+                    }
+                )
                 sandbox.unexpected_429s.append(f"{request.method} {route}")
-                return json_response({"message": "You are being rate limited.", "retry_after": round(retry_after, 3),
-                                      "global": False, "code": 0}, status=429, headers=headers)
+                return json_response(
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": round(retry_after, 3),
+                        "global": False,
+                        "code": 0,
+                    },
+                    status=429,
+                    headers=headers,
+                )
             if not route.startswith(("/webhooks/", "/interactions/", "/gateway")) and not sandbox._authorised(
                 request.headers.get("Authorization", "")
             ):
@@ -352,7 +370,11 @@ class Handlers:
         guild_id = _opt_int(request.match_info.get("guild_id"))
         body = request[BODY] or {}
         with self.sb.lock:
-            current = [c for c in self.sb._commands(guild_id) if (c["name"], c["type"]) != (body.get("name"), body.get("type", 1))]
+            current = [
+                c
+                for c in self.sb._commands(guild_id)
+                if (c["name"], c["type"]) != (body.get("name"), body.get("type", 1))
+            ]
         result = self.sb._overwrite_commands(guild_id, [*current, body])
         return json_response(next(c for c in result if c["name"] == body.get("name")), status=201)
 
@@ -426,7 +448,9 @@ class Handlers:
         target = int(request.match_info["overwrite_id"])
         with self.sb.lock:
             overwrites = [o.payload() for o in channel.overwrites if o.id != target]
-        overwrites.append({"id": target, "type": body.get("type", 0), "allow": body.get("allow", 0), "deny": body.get("deny", 0)})
+        overwrites.append(
+            {"id": target, "type": body.get("type", 0), "allow": body.get("allow", 0), "deny": body.get("deny", 0)}
+        )
         self.sb._modify_channel(channel, {"permission_overwrites": overwrites})
         return empty_response()
 
@@ -511,7 +535,10 @@ class Handlers:
         self.sb._require_bot(guild, m.P.MANAGE_ROLES)
         body = request[BODY] or {}
         role = self.sb.add_role(
-            guild, body.get("name", "new role"), permissions=int(body.get("permissions", 0)), mentionable=bool(body.get("mentionable"))
+            guild,
+            body.get("name", "new role"),
+            permissions=int(body.get("permissions", 0)),
+            mentionable=bool(body.get("mentionable")),
         )
         with self.sb.lock:
             return json_response(role.payload())
@@ -582,7 +609,13 @@ class Handlers:
         if channel.type == m.DM and any(u.id in self.sb.closed_dms for u in channel.recipients):
             raise APIError(403, 50007, "Cannot send messages to this user")
         payload, files = _payload_and_files(request[BODY])
-        if not (payload.get("content") or payload.get("embeds") or files or payload.get("components") or payload.get("sticker_ids")):
+        if not (
+            payload.get("content")
+            or payload.get("embeds")
+            or files
+            or payload.get("components")
+            or payload.get("sticker_ids")
+        ):
             raise APIError(400, 50006, "Cannot send an empty message")
         if len(payload.get("content") or "") > 2000:
             raise APIError(400, 50035, "Invalid Form Body: content must be 2000 or fewer in length.")
@@ -640,7 +673,9 @@ class Handlers:
     # ----- interactions
 
     async def interaction_callback(self, request: web.Request) -> web.Response:
-        record = self.sb._interaction_for_callback(int(request.match_info["interaction_id"]), request.match_info["token"])
+        record = self.sb._interaction_for_callback(
+            int(request.match_info["interaction_id"]), request.match_info["token"]
+        )
         payload, files = _payload_and_files(request[BODY])
         result = self.sb._respond_to_interaction(record, payload, files)
         if request.query.get("with_response") in ("1", "true", "True"):

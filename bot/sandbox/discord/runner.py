@@ -37,7 +37,9 @@ class ClientThread:
         self._thread.start()
         self._task = asyncio.run_coroutine_threadsafe(self._start(), self.loop)
         ready = asyncio.run_coroutine_threadsafe(self._wait_ready(), self.loop)
-        done, _ = concurrent.futures.wait([ready, self._task], timeout=ready_timeout, return_when=concurrent.futures.FIRST_COMPLETED)
+        done, _ = concurrent.futures.wait(
+            [ready, self._task], timeout=ready_timeout, return_when=concurrent.futures.FIRST_COMPLETED
+        )
         if ready not in done:
             ready.cancel()  # no waiter left pending on a loop that is about to stop
         if self._task in done and self._task.exception() is not None:

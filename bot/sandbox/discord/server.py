@@ -30,10 +30,29 @@ from .rest import APIError, Fault, RestCall, build_app, missing_access, missing_
 
 # Interaction types and callback types (Discord API "Receiving and Responding").
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
-CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 4, 5, 6, 7, 8, 9
+CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = (
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+)
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 
-OPTION_TYPES = {"SUB_COMMAND": 1, "SUB_COMMAND_GROUP": 2, "STRING": 3, "INTEGER": 4, "BOOLEAN": 5, "USER": 6, "CHANNEL": 7, "ROLE": 8, "MENTIONABLE": 9, "NUMBER": 10, "ATTACHMENT": 11}
+OPTION_TYPES = {
+    "SUB_COMMAND": 1,
+    "SUB_COMMAND_GROUP": 2,
+    "STRING": 3,
+    "INTEGER": 4,
+    "BOOLEAN": 5,
+    "USER": 6,
+    "CHANNEL": 7,
+    "ROLE": 8,
+    "MENTIONABLE": 9,
+    "NUMBER": 10,
+    "ATTACHMENT": 11,
+}
 
 DEFAULT_BOT_PERMISSIONS = (
     m.P.VIEW_CHANNEL
@@ -120,7 +139,9 @@ class InteractionRecord:
         return self
 
     async def async_wait(self, timeout: float = 5.0, *, messages: int = 0) -> InteractionRecord:
-        await self.sandbox.async_wait_until(lambda: self._done(messages), timeout, what=f"a response to interaction {self.id}")
+        await self.sandbox.async_wait_until(
+            lambda: self._done(messages), timeout, what=f"a response to interaction {self.id}"
+        )
         return self
 
     def _done(self, messages: int) -> bool:
@@ -166,8 +187,14 @@ class SimMember:
 
     # ----- messages
 
-    def say(self, channel: m.Channel, content: str, *, files: Iterable[tuple[str, bytes]] = (),
-            reply_to: m.Message | None = None) -> m.Message:
+    def say(
+        self,
+        channel: m.Channel,
+        content: str,
+        *,
+        files: Iterable[tuple[str, bytes]] = (),
+        reply_to: m.Message | None = None,
+    ) -> m.Message:
         """Post a message, as this member would in the Discord client (``reply_to``: as a reply)."""
         needed = m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | (m.P.ATTACH_FILES if files else 0)
         if channel.type != m.DM and not self.sandbox.can(self, channel, needed):
@@ -204,7 +231,9 @@ class SimMember:
 
     # ----- interactions
 
-    def run_command(self, channel: m.Channel, command: str, options: dict[str, Any] | None = None, **kwargs: Any) -> InteractionRecord:
+    def run_command(
+        self, channel: m.Channel, command: str, options: dict[str, Any] | None = None, **kwargs: Any
+    ) -> InteractionRecord:
         """Run a slash command: ``run_command(ch, "breakout start", plan="x", minutes=5)``.
 
         Option types come from the command as the bot registered it, as in the real client, so the
@@ -212,7 +241,13 @@ class SimMember:
         return self.sandbox._chat_input(self, channel, command, {**(options or {}), **kwargs}, focused=None)
 
     def autocomplete(
-        self, channel: m.Channel, command: str, focused: str, value: str, options: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        channel: m.Channel,
+        command: str,
+        focused: str,
+        value: str,
+        options: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> InteractionRecord:
         """Type ``value`` into option ``focused``; the record's ``choices`` hold the bot's suggestions."""
         opts = {**(options or {}), **kwargs, focused: value}
@@ -361,13 +396,17 @@ class DiscordSandbox(BackgroundServer):
 
     # ------------------------------------------------------------------ building the world
 
-    def add_guild(self, name: str = "Community", *, bot_permissions: int = DEFAULT_BOT_PERMISSIONS, owner: str | None = None) -> m.Guild:
+    def add_guild(
+        self, name: str = "Community", *, bot_permissions: int = DEFAULT_BOT_PERMISSIONS, owner: str | None = None
+    ) -> m.Guild:
         with self.lock:
             guild_id = m.snowflake()
             owner_user = self._new_user(owner) if owner else self.owner
             guild = m.Guild(guild_id, name, owner_user.id)
             guild.roles[guild_id] = m.Role(guild_id, guild_id, "@everyone", permissions=m.DEFAULT_EVERYONE_PERMISSIONS)
-            bot_role = m.Role(m.snowflake(), guild_id, self.bot_user.name, permissions=bot_permissions, position=1, managed=True)
+            bot_role = m.Role(
+                m.snowflake(), guild_id, self.bot_user.name, permissions=bot_permissions, position=1, managed=True
+            )
             guild.roles[bot_role.id] = bot_role
             guild.members[self.bot_user.id] = m.GuildMember(self.bot_user, guild_id, roles=[bot_role.id])
             guild.members[owner_user.id] = m.GuildMember(owner_user, guild_id)
@@ -383,14 +422,22 @@ class DiscordSandbox(BackgroundServer):
     def add_role(self, guild: m.Guild, name: str, *, permissions: int = 0, mentionable: bool = False) -> m.Role:
         with self.lock:
             position = max(r.position for r in guild.roles.values()) + 1
-            role = m.Role(m.snowflake(), guild.id, name, permissions=permissions, position=position, mentionable=mentionable)
+            role = m.Role(
+                m.snowflake(), guild.id, name, permissions=permissions, position=position, mentionable=mentionable
+            )
             guild.roles[role.id] = role
             data = role.payload()
         self._dispatch_guild_event("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": data}, Intents.GUILDS)
         return role
 
     def add_member(
-        self, guild: m.Guild, name: str, *, roles: Iterable[m.Role] = (), is_admin: bool = False, nick: str | None = None,
+        self,
+        guild: m.Guild,
+        name: str,
+        *,
+        roles: Iterable[m.Role] = (),
+        is_admin: bool = False,
+        nick: str | None = None,
         display_name: str | None = None,
     ) -> SimMember:
         """``name`` is the username; ``display_name`` the global display name (e.g. a full name)."""
@@ -401,9 +448,13 @@ class DiscordSandbox(BackgroundServer):
             if is_admin:
                 admin = next((r for r in guild.roles.values() if r.name == "Admin"), None)
                 if admin is None:
-                    admin = m.Role(m.snowflake(), guild.id, "Admin", permissions=m.P.ADMINISTRATOR, position=len(guild.roles))
+                    admin = m.Role(
+                        m.snowflake(), guild.id, "Admin", permissions=m.P.ADMINISTRATOR, position=len(guild.roles)
+                    )
                     guild.roles[admin.id] = admin
-                    self._dispatch_guild_event("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": admin.payload()}, Intents.GUILDS)
+                    self._dispatch_guild_event(
+                        "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": admin.payload()}, Intents.GUILDS
+                    )
                 role_ids.append(admin.id)
             member = m.GuildMember(user, guild.id, roles=role_ids, nick=nick)
             guild.members[user.id] = member
@@ -424,14 +475,23 @@ class DiscordSandbox(BackgroundServer):
                 member.member.roles.append(role.id)
         self._member_updated(member.guild, member.member)
 
-    def add_text_channel(self, guild: m.Guild, name: str, *, category: m.Channel | None = None, private_to: Iterable[SimMember] | None = None) -> m.Channel:
+    def add_text_channel(
+        self,
+        guild: m.Guild,
+        name: str,
+        *,
+        category: m.Channel | None = None,
+        private_to: Iterable[SimMember] | None = None,
+    ) -> m.Channel:
         overwrites: list[dict[str, Any]] = []
         if private_to is not None:
             overwrites.append({"id": guild.id, "type": 0, "allow": 0, "deny": m.P.VIEW_CHANNEL})
             for who in [*private_to]:
                 overwrites.append({"id": who.id, "type": 1, "allow": m.P.VIEW_CHANNEL, "deny": 0})
             overwrites.append({"id": self.bot_user.id, "type": 1, "allow": m.P.VIEW_CHANNEL, "deny": 0})
-        return self._create_channel(guild, name=name, type=m.GUILD_TEXT, parent_id=category.id if category else None, overwrites=overwrites)
+        return self._create_channel(
+            guild, name=name, type=m.GUILD_TEXT, parent_id=category.id if category else None, overwrites=overwrites
+        )
 
     def add_voice_channel(self, guild: m.Guild, name: str, *, category: m.Channel | None = None) -> m.Channel:
         return self._create_channel(guild, name=name, type=m.GUILD_VOICE, parent_id=category.id if category else None)
@@ -446,7 +506,9 @@ class DiscordSandbox(BackgroundServer):
 
     # ------------------------------------------------------------------ faults
 
-    def inject_429(self, method: str = "*", route: str = "*", *, times: int = 1, retry_after: float = 0.05, is_global: bool = False) -> Fault:
+    def inject_429(
+        self, method: str = "*", route: str = "*", *, times: int = 1, retry_after: float = 0.05, is_global: bool = False
+    ) -> Fault:
         """Answer the next ``times`` calls to ``route`` (e.g. ``"/channels/{channel_id}/messages"``,
         ``"*"`` for any) with 429. Discord.py should wait ``retry_after`` and retry."""
         fault = Fault(method.upper(), route, times, retry_after, is_global)
@@ -454,8 +516,9 @@ class DiscordSandbox(BackgroundServer):
             self._faults.append(fault)
         return fault
 
-    def inject_server_error(self, method: str = "*", route: str = "*", *, times: int = 1, status: int = 500,
-                            after_commit: bool = False) -> Fault:
+    def inject_server_error(
+        self, method: str = "*", route: str = "*", *, times: int = 1, status: int = 500, after_commit: bool = False
+    ) -> Fault:
         """Answer the next ``times`` calls with ``status``. With ``after_commit`` the call takes effect
         first (the reply is what got lost): discord.py retries, and only an idempotent request
         (a message ``nonce`` with ``enforce_nonce``) avoids a duplicate."""
@@ -518,12 +581,12 @@ class DiscordSandbox(BackgroundServer):
 
     # ------------------------------------------------------------------ inspection
 
-    def messages(self, channel: m.Channel, *, include_ephemeral: bool = False, include_deleted: bool = False) -> list[m.Message]:
+    def messages(
+        self, channel: m.Channel, *, include_ephemeral: bool = False, include_deleted: bool = False
+    ) -> list[m.Message]:
         with self.lock:
             out = [self._messages[i] for i in self._by_channel.get(channel.id, [])]
-        return [
-            x for x in out if (include_deleted or not x.deleted) and (include_ephemeral or x.ephemeral_for is None)
-        ]
+        return [x for x in out if (include_deleted or not x.deleted) and (include_ephemeral or x.ephemeral_for is None)]
 
     def bot_messages(self, channel: m.Channel) -> list[m.Message]:
         return [x for x in self.messages(channel) if x.author.id == self.bot_user.id]
@@ -534,7 +597,9 @@ class DiscordSandbox(BackgroundServer):
 
     def dm_messages(self, member: SimMember) -> list[m.Message]:
         with self.lock:
-            chans = [c for c in self.channels.values() if c.type == m.DM and any(u.id == member.id for u in c.recipients)]
+            chans = [
+                c for c in self.channels.values() if c.type == m.DM and any(u.id == member.id for u in c.recipients)
+            ]
         return [x for c in chans for x in self.messages(c)]
 
     def channel(self, guild: m.Guild, name: str) -> m.Channel:
@@ -544,10 +609,14 @@ class DiscordSandbox(BackgroundServer):
                     return ch
         raise KeyError(name)
 
-    def channels_in(self, guild: m.Guild, *, type: int | None = None, category: m.Channel | None = None) -> list[m.Channel]:
+    def channels_in(
+        self, guild: m.Guild, *, type: int | None = None, category: m.Channel | None = None
+    ) -> list[m.Channel]:
         with self.lock:
             chans = sorted(guild.channels.values(), key=lambda c: (c.position, c.id))
-        return [c for c in chans if (type is None or c.type == type) and (category is None or c.parent_id == category.id)]
+        return [
+            c for c in chans if (type is None or c.type == type) and (category is None or c.parent_id == category.id)
+        ]
 
     def voice_channel_of(self, member: SimMember) -> m.Channel | None:
         with self.lock:
@@ -575,14 +644,20 @@ class DiscordSandbox(BackgroundServer):
     def calls(self, method: str | None = None, route: str | None = None) -> list[RestCall]:
         """The REST log, optionally filtered by method and route template."""
         with self.lock:
-            return [c for c in self.rest_log if (method is None or c.method == method) and (route is None or c.route == route)]
+            return [
+                c
+                for c in self.rest_log
+                if (method is None or c.method == method) and (route is None or c.route == route)
+            ]
 
     @property
     def errors(self) -> list[str]:
         """Routes that crashed the sandbox (a bug here, not in the bot)."""
         return list(self._server_errors)
 
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, *, interval: float = 0.01, what: str = "") -> Any:
+    def wait_until(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, *, interval: float = 0.01, what: str = ""
+    ) -> Any:
         """Poll ``predicate`` until it is truthy; returns its value or raises AssertionError."""
         deadline = time.monotonic() + timeout
         while True:
@@ -593,7 +668,9 @@ class DiscordSandbox(BackgroundServer):
                 raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
             time.sleep(interval)
 
-    async def async_wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, *, interval: float = 0.01, what: str = "") -> Any:
+    async def async_wait_until(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, *, interval: float = 0.01, what: str = ""
+    ) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()
@@ -736,7 +813,9 @@ class DiscordSandbox(BackgroundServer):
         self._dispatch(event, lambda s: data if s.wants(intent) else None)
 
     def _dispatch_guild_create(self, guild: m.Guild) -> None:
-        self._dispatch("GUILD_CREATE", lambda s: self._guild_create_payload(guild, s) if s.wants(Intents.GUILDS) else None)
+        self._dispatch(
+            "GUILD_CREATE", lambda s: self._guild_create_payload(guild, s) if s.wants(Intents.GUILDS) else None
+        )
 
     def _dispatch_message(self, event: str, msg: m.Message) -> None:
         if msg.ephemeral_for is not None:
@@ -823,9 +902,15 @@ class DiscordSandbox(BackgroundServer):
 
     def _user_payload(self, user_id: int) -> dict[str, Any]:
         user = self.users.get(user_id)
-        return user.payload() if user else {"id": str(user_id), "username": str(user_id), "discriminator": "0", "avatar": None}
+        return (
+            user.payload()
+            if user
+            else {"id": str(user_id), "username": str(user_id), "discriminator": "0", "avatar": None}
+        )
 
-    def _message_payload(self, msg: m.Message, *, member: m.GuildMember | None = None, with_content: bool = True) -> dict[str, Any]:
+    def _message_payload(
+        self, msg: m.Message, *, member: m.GuildMember | None = None, with_content: bool = True
+    ) -> dict[str, Any]:
         return msg.payload(member=member, with_content=with_content, users=self._user_payload, bot_id=self.bot_user.id)
 
     @staticmethod
@@ -860,7 +945,9 @@ class DiscordSandbox(BackgroundServer):
                 if type == m.GUILD_CATEGORY:
                     raise APIError(400, 50035, "Invalid Form Body: categories cannot be nested")
             if parent_id is not None and sum(1 for c in guild.channels.values() if c.parent_id == parent_id) >= 50:
-                raise APIError(400, 50035, "Invalid Form Body: parent_id: Maximum number of channels in category reached (50)")
+                raise APIError(
+                    400, 50035, "Invalid Form Body: parent_id: Maximum number of channels in category reached (50)"
+                )
             if len(guild.channels) >= 500:
                 raise APIError(400, 30013, "Maximum number of guild channels reached (500)")
             channel = m.Channel(
@@ -881,7 +968,9 @@ class DiscordSandbox(BackgroundServer):
         self._dispatch_guild_event("CHANNEL_CREATE", data, Intents.GUILDS)
         return channel
 
-    def _check_overwrites(self, guild: m.Guild, overwrites: list[dict[str, Any]], channel: m.Channel | None = None) -> None:
+    def _check_overwrites(
+        self, guild: m.Guild, overwrites: list[dict[str, Any]], channel: m.Channel | None = None
+    ) -> None:
         """Discord lets a bot allow or deny only permissions it has itself, unless it is an
         administrator or holds Manage Roles through an overwrite in that channel."""
         with self.lock:
@@ -983,8 +1072,14 @@ class DiscordSandbox(BackgroundServer):
             if message.id in self.channels:
                 raise APIError(400, 160004, "A thread has already been created for this message")
             guild = self.guilds[parent.guild_id]
-            thread = m.Channel(id=message.id, type=m.PUBLIC_THREAD, name=name[:100], guild_id=guild.id,
-                               parent_id=parent.id, owner_id=who.id)
+            thread = m.Channel(
+                id=message.id,
+                type=m.PUBLIC_THREAD,
+                name=name[:100],
+                guild_id=guild.id,
+                parent_id=parent.id,
+                owner_id=who.id,
+            )
             guild.channels[thread.id] = thread
             self.channels[thread.id] = thread
             self._by_channel[thread.id] = []
@@ -1016,8 +1111,12 @@ class DiscordSandbox(BackgroundServer):
                 if not users:
                     message.reactions.pop(emoji, None)
             data: dict[str, Any] = {
-                "user_id": str(who.id), "channel_id": str(channel.id), "message_id": str(message.id),
-                "emoji": {"id": None, "name": emoji}, "burst": False, "type": 0,
+                "user_id": str(who.id),
+                "channel_id": str(channel.id),
+                "message_id": str(message.id),
+                "emoji": {"id": None, "name": emoji},
+                "burst": False,
+                "type": 0,
             }
             if message.guild_id is not None:
                 data["guild_id"] = str(message.guild_id)
@@ -1039,7 +1138,9 @@ class DiscordSandbox(BackgroundServer):
             self._by_channel[ch.id] = []
             return ch
 
-    def _attachments(self, files: list[tuple[str, str, bytes, str | None]], payload: dict[str, Any]) -> list[m.Attachment]:
+    def _attachments(
+        self, files: list[tuple[str, str, bytes, str | None]], payload: dict[str, Any]
+    ) -> list[m.Attachment]:
         out = []
         for _field, filename, data, ctype in files:
             att = m.Attachment(m.snowflake(), filename, data, ctype)
@@ -1095,8 +1196,15 @@ class DiscordSandbox(BackgroundServer):
         channel.last_message_id = msg.id
         return msg
 
-    def _post_message(self, channel: m.Channel, author: m.User, payload: dict[str, Any], files: list[Any],
-                      *, reply_to: m.Message | None = None) -> m.Message:
+    def _post_message(
+        self,
+        channel: m.Channel,
+        author: m.User,
+        payload: dict[str, Any],
+        files: list[Any],
+        *,
+        reply_to: m.Message | None = None,
+    ) -> m.Message:
         if reply_to is None and isinstance(payload.get("message_reference"), dict):
             with self.lock:
                 reply_to = self._messages.get(int(payload["message_reference"].get("message_id", 0)))
@@ -1120,7 +1228,11 @@ class DiscordSandbox(BackgroundServer):
             if "components" in payload:
                 msg.components = list(payload["components"] or [])
             if "attachments" in payload or files:
-                keep = {int(a["id"]) for a in payload.get("attachments") or [] if "id" in a and str(a["id"]).isdigit() and int(a["id"]) > 100}
+                keep = {
+                    int(a["id"])
+                    for a in payload.get("attachments") or []
+                    if "id" in a and str(a["id"]).isdigit() and int(a["id"]) > 100
+                }
                 msg.attachments = [a for a in msg.attachments if a.id in keep] + self._attachments(files, payload)
             msg.flags &= ~m.FLAG_LOADING
             msg.edited_timestamp = m.iso_now()
@@ -1155,7 +1267,11 @@ class DiscordSandbox(BackgroundServer):
             for raw in body:
                 kind = int(raw.get("type", 1))
                 name = raw.get("name")
-                if not name or (kind == CHAT_INPUT and not re.fullmatch(r"[-_\w]{1,32}", name)) or (kind == CHAT_INPUT and name != name.lower()):
+                if (
+                    not name
+                    or (kind == CHAT_INPUT and not re.fullmatch(r"[-_\w]{1,32}", name))
+                    or (kind == CHAT_INPUT and name != name.lower())
+                ):
                     raise APIError(400, 50035, f"Invalid Form Body: bad command name {name!r}")
                 key = (guild_id, kind, name)
                 cid = self._command_ids.setdefault(key, m.snowflake())
@@ -1189,11 +1305,15 @@ class DiscordSandbox(BackgroundServer):
             for cmd in (self._guild_commands.get(guild_id, []) if guild_id else []) + self._global_commands:
                 if cmd["name"] == name and cmd["type"] == kind:
                     return cmd
-        raise SandboxError(f"no {'slash' if kind == CHAT_INPUT else 'context-menu'} command {name!r} is registered; sync the bot's commands first")
+        raise SandboxError(
+            f"no {'slash' if kind == CHAT_INPUT else 'context-menu'} command {name!r} is registered; sync the bot's commands first"
+        )
 
     # ------------------------------------------------------------------ interactions
 
-    def _base_interaction(self, who: SimMember, channel: m.Channel, kind: int, data: dict[str, Any]) -> InteractionRecord:
+    def _base_interaction(
+        self, who: SimMember, channel: m.Channel, kind: int, data: dict[str, Any]
+    ) -> InteractionRecord:
         if channel.type == m.DM:
             return self._dm_interaction(who, channel, kind, data)
         guild = who.guild
@@ -1242,7 +1362,9 @@ class DiscordSandbox(BackgroundServer):
                 "user": who.member.user.payload(),
                 "token": token,
                 "version": 1,
-                "app_permissions": str(m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | m.P.EMBED_LINKS | m.P.ATTACH_FILES | m.P.READ_MESSAGE_HISTORY),
+                "app_permissions": str(
+                    m.P.VIEW_CHANNEL | m.P.SEND_MESSAGES | m.P.EMBED_LINKS | m.P.ATTACH_FILES | m.P.READ_MESSAGE_HISTORY
+                ),
                 "locale": "en-GB",
                 "entitlements": [],
                 "authorizing_integration_owners": {"0": "0"},
@@ -1259,7 +1381,9 @@ class DiscordSandbox(BackgroundServer):
         self._dispatch("INTERACTION_CREATE", lambda s: record.payload)
         return record
 
-    def _chat_input(self, who: SimMember, channel: m.Channel, command: str, options: dict[str, Any], *, focused: str | None) -> InteractionRecord:
+    def _chat_input(
+        self, who: SimMember, channel: m.Channel, command: str, options: dict[str, Any], *, focused: str | None
+    ) -> InteractionRecord:
         if not who.can_see(channel):
             raise SandboxError(f"{who.name} cannot see #{channel.name}")
         parts = command.strip().lstrip("/").split()
@@ -1301,7 +1425,9 @@ class DiscordSandbox(BackgroundServer):
         record = self._base_interaction(who, channel, AUTOCOMPLETE if focused else APPLICATION_COMMAND, data)
         return self._send_interaction(record)
 
-    def _option_value(self, guild: m.Guild, opt: dict[str, Any], value: Any, resolved: dict[str, dict[str, Any]], focused: bool) -> dict[str, Any]:
+    def _option_value(
+        self, guild: m.Guild, opt: dict[str, Any], value: Any, resolved: dict[str, dict[str, Any]], focused: bool
+    ) -> dict[str, Any]:
         kind = opt["type"]
         out: dict[str, Any] = {"name": opt["name"], "type": kind}
         if focused:
@@ -1317,8 +1443,12 @@ class DiscordSandbox(BackgroundServer):
             out["value"] = str(channel.id)
             ch = channel.payload()
             resolved.setdefault("channels", {})[str(channel.id)] = {
-                "id": ch["id"], "name": ch.get("name"), "type": ch["type"], "permissions": str(m.P.ALL),
-                "parent_id": ch.get("parent_id"), "guild_id": ch.get("guild_id"),
+                "id": ch["id"],
+                "name": ch.get("name"),
+                "type": ch["type"],
+                "permissions": str(m.P.ALL),
+                "parent_id": ch.get("parent_id"),
+                "guild_id": ch.get("guild_id"),
             }
         elif kind == 8:
             role = value if isinstance(value, m.Role) else guild.roles[int(value)]
@@ -1343,7 +1473,9 @@ class DiscordSandbox(BackgroundServer):
             out["value"] = str(value)
         return out
 
-    def _component(self, who: SimMember, message: m.Message, custom_id: str, values: list[str] | None) -> InteractionRecord:
+    def _component(
+        self, who: SimMember, message: m.Message, custom_id: str, values: list[str] | None
+    ) -> InteractionRecord:
         channel = self._channel(message.channel_id)
         with self.lock:
             if message.deleted:
@@ -1376,7 +1508,16 @@ class DiscordSandbox(BackgroundServer):
                 value = values.get(item["custom_id"], item.get("value") or "")
                 if item.get("required", True) and not value:
                     raise SandboxError(f"the modal's field {item['custom_id']!r} is required")
-                return {k: v for k, v in {"type": 4, "id": item.get("id"), "custom_id": item["custom_id"], "value": value}.items() if v is not None}
+                return {
+                    k: v
+                    for k, v in {
+                        "type": 4,
+                        "id": item.get("id"),
+                        "custom_id": item["custom_id"],
+                        "value": value,
+                    }.items()
+                    if v is not None
+                }
             out = {k: v for k, v in {"type": item.get("type"), "id": item.get("id")}.items() if v is not None}
             if "components" in item:
                 out["components"] = [fill(c) for c in item["components"]]
@@ -1388,7 +1529,9 @@ class DiscordSandbox(BackgroundServer):
         if unknown:
             raise SandboxError(f"the modal has no fields {sorted(unknown)}")
         channel = self._channel(opened.channel_id)
-        record = self._base_interaction(who, channel, MODAL_SUBMIT, {"custom_id": modal["custom_id"], "components": components})
+        record = self._base_interaction(
+            who, channel, MODAL_SUBMIT, {"custom_id": modal["custom_id"], "components": components}
+        )
         if opened.target_message_id is not None and opened.type == MESSAGE_COMPONENT:
             with self.lock:
                 record.payload["message"] = self._message_payload(self._messages[opened.target_message_id])
@@ -1432,7 +1575,9 @@ class DiscordSandbox(BackgroundServer):
             raise not_found("Webhook", 10015)
         return record
 
-    def _respond_to_interaction(self, record: InteractionRecord, body: dict[str, Any], files: list[Any]) -> dict[str, Any]:
+    def _respond_to_interaction(
+        self, record: InteractionRecord, body: dict[str, Any], files: list[Any]
+    ) -> dict[str, Any]:
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
         channel = self._channel(record.channel_id)
@@ -1443,7 +1588,9 @@ class DiscordSandbox(BackgroundServer):
             MODAL_SUBMIT: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE},
         }[record.type]
         if kind not in allowed:
-            raise APIError(400, 50035, f"Invalid Form Body: callback type {kind} is not valid for interaction type {record.type}")
+            raise APIError(
+                400, 50035, f"Invalid Form Body: callback type {kind} is not valid for interaction type {record.type}"
+            )
         ephemeral = bool(int(data.get("flags") or 0) & m.FLAG_EPHEMERAL)
         message: m.Message | None = None
         updated: m.Message | None = None
@@ -1451,11 +1598,24 @@ class DiscordSandbox(BackgroundServer):
             record.callback_type = kind
             record.callback_data = data
             if kind == CHANNEL_MESSAGE:
-                message = self._new_message(channel, self.bot_user, data, files, ephemeral_for=record.user_id if ephemeral else None, interaction=record)
+                message = self._new_message(
+                    channel,
+                    self.bot_user,
+                    data,
+                    files,
+                    ephemeral_for=record.user_id if ephemeral else None,
+                    interaction=record,
+                )
                 record.original = message
             elif kind == DEFERRED_CHANNEL_MESSAGE:
                 message = self._new_message(
-                    channel, self.bot_user, {}, [], flags=m.FLAG_LOADING, ephemeral_for=record.user_id if ephemeral else None, interaction=record
+                    channel,
+                    self.bot_user,
+                    {},
+                    [],
+                    flags=m.FLAG_LOADING,
+                    ephemeral_for=record.user_id if ephemeral else None,
+                    interaction=record,
                 )
                 record.original = message
             elif kind == UPDATE_MESSAGE:
@@ -1503,7 +1663,14 @@ class DiscordSandbox(BackgroundServer):
             return original
         ephemeral = bool(int(payload.get("flags") or 0) & m.FLAG_EPHEMERAL)
         with self.lock:
-            msg = self._new_message(channel, self.bot_user, payload, files, ephemeral_for=record.user_id if ephemeral else None, interaction=record)
+            msg = self._new_message(
+                channel,
+                self.bot_user,
+                payload,
+                files,
+                ephemeral_for=record.user_id if ephemeral else None,
+                interaction=record,
+            )
             record.followups.append(msg)
         self._dispatch_message("MESSAGE_CREATE", msg)
         return msg

@@ -45,6 +45,7 @@ def blocks_text_length(blocks: Any) -> int:
     walk(blocks)
     return total
 
+
 KNOWN_TEXT_TYPES = {"plain_text", "mrkdwn"}
 
 

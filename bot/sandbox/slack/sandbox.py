@@ -363,12 +363,16 @@ class SlackSandbox(BackgroundServer):
             "response_url": f"{self.base_url}response/{token}",
             "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**9)}.{secrets.token_hex(8)}",
         }
-        d = self._deliver(SLASH_COMMANDS, payload, tamper=tamper, context={"user": u.id, "channel": c.id, "hook": token})
+        d = self._deliver(
+            SLASH_COMMANDS, payload, tamper=tamper, context={"user": u.id, "channel": c.id, "hook": token}
+        )
         if wait:
             d.wait(self.ack_timeout + self.connect_wait + 2)
         return CommandResult(self, d, token, u, c)
 
-    def post(self, user: Any, channel: Any, text: str, thread_ts: str | None = None, *, tamper: str | None = None) -> str:
+    def post(
+        self, user: Any, channel: Any, text: str, thread_ts: str | None = None, *, tamper: str | None = None
+    ) -> str:
         u = self.workspace.user(_user_id(user))
         c = self.channel(channel)
         with self.workspace.lock:
@@ -411,8 +415,16 @@ class SlackSandbox(BackgroundServer):
         return self.workspace.dm_channel(_user_id(user))
 
     def share_file(
-        self, user: Any, channel: Any, filename: str, content: bytes | str, *, title: str | None = None,
-        mimetype: str = "text/plain", filetype: str = "text", text: str = "",
+        self,
+        user: Any,
+        channel: Any,
+        filename: str,
+        content: bytes | str,
+        *,
+        title: str | None = None,
+        mimetype: str = "text/plain",
+        filetype: str = "text",
+        text: str = "",
     ) -> UploadedFile:
         """A person shares a file: a `message` with `files` (subtype file_share) and a `file_shared` event,
         each delivered if the app subscribed to it."""
@@ -420,13 +432,30 @@ class SlackSandbox(BackgroundServer):
         c = self.channel(channel)
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         with self.workspace.lock:
-            f, msg = self.workspace.share_file(c, u, filename=filename, content=data, title=title, mimetype=mimetype,
-                                               filetype=filetype, text=text)
+            f, msg = self.workspace.share_file(
+                c, u, filename=filename, content=data, title=title, mimetype=mimetype, filetype=filetype, text=text
+            )
             msg["files"] = [web_api.file_object(self, f)]
-            event = {**json.loads(json.dumps(msg)), "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}
+            event = {
+                **json.loads(json.dumps(msg)),
+                "channel": c.id,
+                "event_ts": msg["ts"],
+                "channel_type": c.channel_type,
+            }
         self._emit_event((event, c))
-        self._emit_event(({"type": "file_shared", "channel_id": c.id, "file_id": f.id, "user_id": u.id,
-                           "file": {"id": f.id}, "event_ts": msg["ts"]}, c))
+        self._emit_event(
+            (
+                {
+                    "type": "file_shared",
+                    "channel_id": c.id,
+                    "file_id": f.id,
+                    "user_id": u.id,
+                    "file": {"id": f.id},
+                    "event_ts": msg["ts"],
+                },
+                c,
+            )
+        )
         return f
 
     def react(self, user: Any, channel: Any, ts: str, name: str, *, added: bool = True) -> Delivery | None:
@@ -686,8 +715,13 @@ class SlackSandbox(BackgroundServer):
 
     def redeliver(self, delivery: Delivery) -> Delivery:
         """Send an event again as Slack's retry would (same payload and event_id, retry_attempt > 0)."""
-        d = Delivery(kind=delivery.kind, payload=delivery.payload, envelope_id=delivery.envelope_id,
-                     context=delivery.context, first_attempt=max(1, len(delivery.attempts)))
+        d = Delivery(
+            kind=delivery.kind,
+            payload=delivery.payload,
+            envelope_id=delivery.envelope_id,
+            context=delivery.context,
+            first_attempt=max(1, len(delivery.attempts)),
+        )
         self.deliveries.append(d)
         gateway = self.http if self.request_url else self.socket_mode
         self._spawn(gateway.deliver(d))
@@ -767,8 +801,9 @@ class SlackSandbox(BackgroundServer):
             if hook.origin and (body.get("replace_original") or body.get("delete_original")):
                 self._apply_to_original(hook, body)
             elif hook.last_ephemeral and body.get("replace_original") and body.get("response_type") != "in_channel":
-                self._apply_to_original(_ResponseUrl(hook.token, hook.source, hook.user, hook.channel,
-                                                     (True, hook.last_ephemeral)), body)
+                self._apply_to_original(
+                    _ResponseUrl(hook.token, hook.source, hook.user, hook.channel, (True, hook.last_ephemeral)), body
+                )
             else:
                 shown = self._show(body, hook.user, hook.channel, source="response_url")
                 if shown is not None:

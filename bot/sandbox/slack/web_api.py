@@ -173,7 +173,9 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
 def _required(args: dict[str, Any], key: str) -> str:
     value = args.get(key)
     if value is None or value == "":
-        raise SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] missing required field: {key}"]})
+        raise SlackError(
+            "invalid_arguments", response_metadata={"messages": [f"[ERROR] missing required field: {key}"]}
+        )
     return str(value)
 
 
@@ -561,13 +563,18 @@ def files_complete_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
         )
         msg["files"] = [_file_api(f, ctx.sb) for f in done]
         msg["upload"] = True
-        _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
+        _event(
+            ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel
+        )
     return {"files": [_file_api(f, ctx.sb) for f in done]}
 
 
 def _file_api(f: Any, sb: SlackSandbox | None = None) -> dict[str, Any]:
-    return file_object(sb, f) if sb is not None else {
-        "id": f.id, "name": f.filename, "title": f.title, "size": f.length, "channels": list(f.channels)}
+    return (
+        file_object(sb, f)
+        if sb is not None
+        else {"id": f.id, "name": f.filename, "title": f.title, "size": f.length, "channels": list(f.channels)}
+    )
 
 
 def file_object(sb: SlackSandbox, f: Any) -> dict[str, Any]:
@@ -653,8 +660,10 @@ def files_list(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     total = len(found)
     pages = max(1, -(-total // count))
     chunk = found[(page - 1) * count : page * count]
-    return {"files": [file_object(ctx.sb, f) for f in chunk],
-            "paging": {"count": count, "total": total, "page": page, "pages": pages}}
+    return {
+        "files": [file_object(ctx.sb, f) for f in chunk],
+        "paging": {"count": count, "total": total, "page": page, "pages": pages},
+    }
 
 
 @method("files.info")
@@ -682,8 +691,11 @@ async def handle_download(request: web.Request) -> web.Response:
         return web.Response(status=404, text="file_not_found")
     if not authorized:
         return web.Response(text=LOGIN_PAGE, content_type="text/html")
-    return web.Response(body=f.content or b"", content_type=f.mimetype.split(";")[0],
-                        headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
+    return web.Response(
+        body=f.content or b"",
+        content_type=f.mimetype.split(";")[0],
+        headers={"Content-Disposition": f'attachment; filename="{f.filename}"'},
+    )
 
 
 async def handle_upload(request: web.Request) -> web.Response:

@@ -427,17 +427,34 @@ class Workspace:
             return msg
 
     def share_file(
-        self, channel: Channel, author: User, *, filename: str, content: bytes, title: str | None = None,
-        mimetype: str = "text/plain", filetype: str = "text", text: str = "",
+        self,
+        channel: Channel,
+        author: User,
+        *,
+        filename: str,
+        content: bytes,
+        title: str | None = None,
+        mimetype: str = "text/plain",
+        filetype: str = "text",
+        text: str = "",
     ) -> tuple[UploadedFile, dict[str, Any]]:
         """A person uploads a file into a channel: the file, and the message that carries it."""
         with self.lock:
             if author.id not in channel.members:
                 raise SlackError("not_in_channel")
             fid = self.ids.new("F")
-            f = UploadedFile(id=fid, filename=filename, length=len(content), title=title or filename, content=content,
-                             completed=True, channels=[channel.id], user=author.id, mimetype=mimetype,
-                             filetype=filetype)
+            f = UploadedFile(
+                id=fid,
+                filename=filename,
+                length=len(content),
+                title=title or filename,
+                content=content,
+                completed=True,
+                channels=[channel.id],
+                user=author.id,
+                mimetype=mimetype,
+                filetype=filetype,
+            )
             # A message carrying a file: Slack's clients send it as an ordinary message with `files`.
             msg = self.new_message(channel, author, text=text, blocks=None, allow_empty=True)
             msg["upload"] = True

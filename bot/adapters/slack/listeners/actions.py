@@ -32,8 +32,9 @@ def register(app: App, s: SlackServices) -> None:
         team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
         try:
             actor = s.actor(team_id, body["user"]["id"])
-            text = s.core.consents.choose(actor, level=level, via="button", channel_id=channel_id,
-                                          breakout_id=breakout_id).confirmation
+            text = s.core.consents.choose(
+                actor, level=level, via="button", channel_id=channel_id, breakout_id=breakout_id
+            ).confirmation
         except BreakoutError as exc:
             text = str(exc)
         except Exception:

@@ -155,8 +155,9 @@ def register(app: App, s: SlackServices) -> None:
                 facilitators = [p for p in people if s.roles.is_facilitator(p.user_id)]
                 return people, facilitators
 
-            return s.core.run_breakout_command(actor, parsed, channel_id=channel_id, participants=participants,
-                                               progress=progress)
+            return s.core.run_breakout_command(
+                actor, parsed, channel_id=channel_id, participants=participants, progress=progress
+            )
 
         text = _answer(work, s, with_plans=parsed.action == "start")
         if parsed.action == "start" and "channel_not_found" in text:
@@ -189,8 +190,9 @@ def register(app: App, s: SlackServices) -> None:
             filename = delivery.filename
             messages.extend(bk.summary_messages(delivery.summary))
             try:
-                s.chat.send_file(user_id=user_id, filename=filename, content=delivery.content,
-                                 title=delivery.summary.title)
+                s.chat.send_file(
+                    user_id=user_id, filename=filename, content=delivery.content, title=delivery.summary.title
+                )
             except ChatError as exc:  # the summary is still shown; say why the file is missing
                 log.warning("sending %s to %s failed: %s", filename, user_id, exc)
                 if len(messages) > MAX_SUMMARY_MESSAGES:
@@ -227,11 +229,14 @@ def _import_chat(s: SlackServices, actor: Any, *, user_id: str, channel_id: str,
         return f"I can't find a file you shared here. {files.SHARE_HOW}"
     limit = s.core.chat.max_bytes
     if shared.size > limit:
-        return (f"{shared.name}: the file is {files.size_text(shared.size)}, larger than the "
-                f"{files.size_text(limit)} limit for a chat export. Nothing was imported.")
+        return (
+            f"{shared.name}: the file is {files.size_text(shared.size)}, larger than the "
+            f"{files.size_text(limit)} limit for a chat export. Nothing was imported."
+        )
     data = files.download(s.chat.client, shared, max_bytes=limit)
-    imported = s.core.chat.import_chat(actor, data=data, filename=shared.name, breakout_id=breakout_id,
-                                       channel_id=channel_id)
+    imported = s.core.chat.import_chat(
+        actor, data=data, filename=shared.name, breakout_id=breakout_id, channel_id=channel_id
+    )
     return imported.describe() + " /summary now includes the chat."
 
 

@@ -61,9 +61,15 @@ def register(app: App, s: SlackServices) -> None:
         user_id = message["user"]
         thread_ts = message.get("thread_ts")
         result = s.core.capture.message_posted(
-            workspace=workspace, channel_id=channel_id, message_id=message["ts"],
-            author=s.directory.person(user_id), text=message.get("text", ""), sent_at=time_of(message["ts"]),
-            thread_id=thread_ts if thread_ts and thread_ts != message["ts"] else None, subtype=subtype)
+            workspace=workspace,
+            channel_id=channel_id,
+            message_id=message["ts"],
+            author=s.directory.person(user_id),
+            text=message.get("text", ""),
+            sent_at=time_of(message["ts"]),
+            thread_id=thread_ts if thread_ts and thread_ts != message["ts"] else None,
+            subtype=subtype,
+        )
         if key in tombstones:  # deleted while we were storing it
             s.core.capture.message_deleted(workspace=workspace, channel_id=channel_id, message_id=message["ts"])
             return None
@@ -82,15 +88,23 @@ def register(app: App, s: SlackServices) -> None:
             if message.get("bot_id") or not message.get("ts") or not message.get("user"):
                 return
             edited = (message.get("edited") or {}).get("ts") or event.get("event_ts")
-            found = capture.message_edited(workspace=workspace, channel_id=channel_id, message_id=message["ts"],
-                                           text=message.get("text", ""),
-                                           edited_at=time_of(edited) if edited else None)
+            found = capture.message_edited(
+                workspace=workspace,
+                channel_id=channel_id,
+                message_id=message["ts"],
+                text=message.get("text", ""),
+                edited_at=time_of(edited) if edited else None,
+            )
             if not found and not message.get("subtype"):
                 result = post(workspace, channel_id, message, None)  # the edit overtook the message itself
                 if result is not None and result.duplicate:  # ...and the message was stored meanwhile
-                    capture.message_edited(workspace=workspace, channel_id=channel_id, message_id=message["ts"],
-                                           text=message.get("text", ""),
-                                           edited_at=time_of(edited) if edited else None)
+                    capture.message_edited(
+                        workspace=workspace,
+                        channel_id=channel_id,
+                        message_id=message["ts"],
+                        text=message.get("text", ""),
+                        edited_at=time_of(edited) if edited else None,
+                    )
             return
         if subtype == "message_deleted":
             deleted_ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
@@ -117,8 +131,13 @@ def register(app: App, s: SlackServices) -> None:
         actor = s.actor(body.get("team_id"), user_id)
         if actor.person.is_bot:
             return
-        reply = s.core.curation.reaction(actor, channel_id=channel_id, message_id=str(item["ts"]), emoji=name,
-                                         added=event.get("type") == "reaction_added")
+        reply = s.core.curation.reaction(
+            actor,
+            channel_id=channel_id,
+            message_id=str(item["ts"]),
+            emoji=name,
+            added=event.get("type") == "reaction_added",
+        )
         if reply:
             s.workers.submit(_tell, s, user_id, channel_id, reply)  # privately, after the ack
 
@@ -132,8 +151,13 @@ def register(app: App, s: SlackServices) -> None:
 
 def _ask_consent(s: SlackServices, user_id: str, channel_id: str, breakout_id: int | None) -> None:
     try:
-        s.chat.tell(user_id=user_id, channel_id=channel_id, text=s.core.messages.render("consent_prompt", None),
-                    consent_options=s.core.messages.consent_options(), breakout_id=breakout_id)
+        s.chat.tell(
+            user_id=user_id,
+            channel_id=channel_id,
+            text=s.core.messages.render("consent_prompt", None),
+            consent_options=s.core.messages.consent_options(),
+            breakout_id=breakout_id,
+        )
     except Exception:
         log.warning("could not ask %s how to be named", user_id, exc_info=True)
 
