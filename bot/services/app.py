@@ -26,6 +26,7 @@ from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
+from bot.services.recovery import Recovery
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -72,7 +73,7 @@ class BreakoutApp:
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
-        self.consents = Consents(self.core, self.lifecycle)
+        self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
         self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
@@ -90,7 +91,7 @@ class BreakoutApp:
         """Start the clock (steps that fell due while down fire now) and finish interrupted work."""
         self.clock.start(self.lifecycle.fire)
         self._running = True
-        recovered = self.lifecycle.recover()
+        recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
 
@@ -164,9 +165,9 @@ class BreakoutApp:
             actor,
             breakout_id=command.breakout_id,
             channel_id=channel_id,
-            by=command.by,
+            by=command.by,  # type: ignore[arg-type]
             highlights_only=command.highlights_only,
-        )  # type: ignore[arg-type]
+        )
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
         templates = self.settings.prompts_dir / "templates"
         markdown = render_markdown(summary, templates=templates)

@@ -18,9 +18,9 @@ import discord
 from discord import app_commands
 
 from bot.domain.consent import Level
+from bot.services.access import require_organiser
 from bot.services.commands import BreakoutCommand, SummaryCommand
 from bot.services.errors import BreakoutError
-from bot.services.lifecycle import require_organiser
 
 from .events import where_captured
 from .people import participant_pool, workspace_of
