@@ -33,7 +33,7 @@ from bot.services.locator import Purpose, locate_breakout
 from bot.services.port import FanoutReport, GroupChannelRequest, MessageKind, Outgoing, PersonInfo
 from bot.services.status import GroupStatus, Status, describe_problems, format_duration
 from bot.store import repository as repo
-from bot.store.models import Breakout, Group, Membership
+from bot.store.models import Breakout, Group, Membership, Person
 
 # The longest extension one command may add, in minutes.
 MAX_EXTEND_MINUTES = 240
@@ -136,26 +136,16 @@ class Lifecycle:
                         "A breakout is already running in this channel. See /breakout status, "
                         "or end it with /breakout stop before starting another."
                     )
-                rows = {
-                    p.user_id: repo.upsert_person(
-                        s,
-                        workspace=actor.workspace,
-                        user_id=p.user_id,
-                        full_name=p.full_name,
-                        first_name=p.first_name,
-                        display_name=p.display_name,
-                    )
-                    for p in people
-                }
-                for f in facilitators:
-                    if f.user_id not in rows:
-                        rows[f.user_id] = repo.upsert_person(
+                rows: dict[str, Person] = {}
+                for p in (*people, *facilitators):  # facilitators kept out of the groups are people too
+                    if p.user_id not in rows:
+                        rows[p.user_id] = repo.upsert_person(
                             s,
                             workspace=actor.workspace,
-                            user_id=f.user_id,
-                            full_name=f.full_name,
-                            first_name=f.first_name,
-                            display_name=f.display_name,
+                            user_id=p.user_id,
+                            full_name=p.full_name,
+                            first_name=p.first_name,
+                            display_name=p.display_name,
                         )
                 met: set[tuple[int, int]] = set()
                 if plan.grouping.avoid_repeats:
