@@ -278,6 +278,7 @@ class Lifecycle:
                 row, plan = _load(s, breakout.id)
                 state = state_of(row, plan).extended(extra)
                 _store(row, state)
+                left = state.seconds_left(self.core.now()) or 0.0  # as committed, before the posting
         except StaleDataError:
             raise IllegalMove("The breakout changed at the same moment; try again.") from None
         if state.phase is Phase.RUNNING:
@@ -292,7 +293,6 @@ class Lifecycle:
                 question_index=state.question,
             ),
         )
-        left = state.seconds_left(self.core.now()) or 0.0
         return f"Question {state.question + 1} now has {format_duration(left)} left."
 
     def pause(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> str:
