@@ -7,8 +7,8 @@ Built with python-docx on its default template, or on ``summary.docx`` from the 
 from __future__ import annotations
 
 import io
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import docx
 from docx.document import Document as DocumentType
