@@ -1,8 +1,9 @@
 """Curation: facilitators mark highlights; a participant takes one of their messages out, and puts it back.
 
 Adapters call these from reactions (translated into a ``Meaning``: ⭐ highlights, 🚫 takes out, under
-each platform's own emoji names), a message shortcut (Slack) or a message context-menu command (Discord). The quote is found by the same natural key capture stored it
-under, so the platform's own message id is all an adapter needs.
+each platform's own emoji names), a message shortcut (Slack) or a message context-menu command
+(Discord). The quote is found by the same natural key capture stored it under, so the platform's own
+message id is all an adapter needs.
 """
 
 from __future__ import annotations

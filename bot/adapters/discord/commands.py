@@ -261,7 +261,7 @@ class SummaryCommands(Answering):
         # Discord.py has no context-menu decorator for cog methods: the menus are made here, added to
         # the tree when the cog loads, and their failures reach the tree's handler (the same words).
         self.menus = tuple(
-            app_commands.ContextMenu(name=name, callback=app_commands.guild_only()(callback))
+            app_commands.guild_only()(app_commands.ContextMenu(name=name, callback=callback))
             for name, callback in (("Leave out of write-up", self.leave_out), ("Put back in write-up", self.put_back))
         )
 
