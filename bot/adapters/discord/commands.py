@@ -155,14 +155,7 @@ class Answering(commands.Cog):
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        if not isinstance(getattr(error, "original", None), BreakoutError):
-            log.error(
-                "%s by %s in %s failed",
-                getattr(interaction.command, "qualified_name", "a command"),
-                interaction.user.id,
-                interaction.channel_id,
-                exc_info=error,
-            )
+        """A person's mistake gets its sentence; ours is logged (in ``errors.sentence``) and apologised for."""
         await answer_error(interaction, error, self.bot.roles)
 
 

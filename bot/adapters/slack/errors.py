@@ -85,7 +85,7 @@ def register(app: App, services: SlackServices) -> None:
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
         """A listener failed: say so to the person who asked (when someone did), and let Slack retry events."""
         text = sentence(error, services)
-        if body.get("response_url") or body.get("type") in ("block_actions", "message_action"):
+        if respond is not None and body.get("response_url"):  # a command, a button, a shortcut
             reply(respond, text)
         else:
             log.info("no one to tell about it (%s): %s", body.get("type") or body.get("event", {}).get("type"), text)
