@@ -99,7 +99,9 @@ def test_the_calls_voice_channel_is_kept_with_the_breakout_not_in_a_topic(call: 
 def test_the_cores_hints_in_discords_words() -> None:
     roles = Roles(facilitators=("Hosts",), organisers=("Organisers", "Editors"))
     pdf = BadArguments("PDF needs headless Chromium.", hint=Usage("summary", "format", ("html", "docx", "md")))
-    assert sentence(pdf, roles, None) == "PDF needs headless Chromium. Try /summary format:html, format:docx or format:md."
+    assert (
+        sentence(pdf, roles, None) == "PDF needs headless Chromium. Try /summary format:html, format:docx or format:md."
+    )
     assert "format=" not in sentence(pdf, roles, None)
     assert sentence(only(Role.FACILITATOR, "start a breakout"), roles, None) == (
         "Only facilitators can start a breakout. If you should be one, ask a server admin to give you the Hosts role."

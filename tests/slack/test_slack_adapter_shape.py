@@ -58,7 +58,9 @@ def _people(user_id: str) -> PersonInfo:
 
 def test_slack_payloads_become_neutral_events() -> None:
     where = {"workspace": "slack:T1", "people": _people}
-    new = translate.message_event({"type": "message", "channel": "C1", "user": "U1", "ts": "1.1", "text": "hi"}, **where)
+    new = translate.message_event(
+        {"type": "message", "channel": "C1", "user": "U1", "ts": "1.1", "text": "hi"}, **where
+    )
     assert new is not None and new.kind is Kind.NEW and new.author == _people("U1") and new.thread_id is None
     reply = translate.message_event(
         {"type": "message", "channel": "C1", "user": "U1", "ts": "2.1", "thread_ts": "1.0", "text": "re"}, **where
@@ -82,7 +84,10 @@ def test_slack_payloads_become_neutral_events() -> None:
     for subtype in ("channel_join", "channel_topic", "bot_message", "pinned_item"):
         event = {"type": "message", "subtype": subtype, "channel": "C1", "user": "U1", "ts": "4.1", "text": "x"}
         assert translate.message_event(event, **where) is None, subtype
-    assert translate.message_event({"channel": "C1", "bot_id": "B1", "user": "U9", "ts": "5.1", "text": "x"}, **where) is None
+    assert (
+        translate.message_event({"channel": "C1", "bot_id": "B1", "user": "U9", "ts": "5.1", "text": "x"}, **where)
+        is None
+    )
     shared = {"type": "message", "subtype": "file_share", "channel": "C1", "user": "U1", "ts": "6.1", "text": "see"}
     assert translate.message_event(shared, **where) is not None
     # Reactions by their meaning.
