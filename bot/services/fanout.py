@@ -58,6 +58,7 @@ def group_requests(s: Session, breakout: Breakout, plan: Plan) -> list[GroupChan
             home_channel=breakout.home_channel,
             voice_rooms=plan.voice_rooms,
             topic=f"{breakout.title}: group {group.number}",
+            call_channel=breakout.call_channel_id,
         )
         for group in breakout.groups
     ]

@@ -103,6 +103,7 @@ class Lifecycle:
         minutes: float | None = None,
         include_facilitators: bool = False,
         progress: Progress | None = None,
+        call_channel: str | None = None,
     ) -> StartResult:
         require_facilitator(actor, "start a breakout")
         if groups is not None and size is not None:
@@ -172,6 +173,7 @@ class Lifecycle:
                     time_scale=self.core.time_scale,
                     started_by=actor.person.user_id,
                     started_at=now,
+                    call_channel_id=call_channel,
                 )
                 s.add(breakout)
                 s.flush()
