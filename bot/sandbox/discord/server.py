@@ -9,7 +9,9 @@ under a lock and queue gateway events; inspection reads the state; ``wait_until`
 ``state`` (what it holds, look-ups, permissions), ``dispatch`` (gateway sessions and events),
 ``guilds`` and ``voice``, ``messages`` (with attachments and reactions), ``commands``,
 ``interactions`` (what members start) and ``responses`` (how the bot answers), ``faults``
-(rate limits and injected errors). People are ``members.SimMember``.
+(rate limits and injected errors). People are ``members.SimMember``. The REST API is ``api``
+(middleware and routing) with ``routes_guilds`` and ``routes_messages``; the gateway's websocket
+is ``gateway``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Any
 
 from bot.sandbox.background import serve_on_free_port
 
+from .api import build_app
 from .faults import Faults
 from .guilds import Guilds
 from .pointing import point_discord_py_at
 from .responses import Responses
-from .rest import RestCall, build_app
+from .rest import RestCall
 from .state import ServerState
 
 
