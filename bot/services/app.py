@@ -157,6 +157,8 @@ class BreakoutApp:
             return self.consents.set_name(actor, name=command.text or "")
         if a == "forget-me":
             return self.consents.forget(actor)
+        if a == "my-data":
+            return self.consents.send_my_data(actor)
         raise AssertionError(a)
 
     def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:
@@ -164,9 +166,9 @@ class BreakoutApp:
             actor,
             breakout_id=command.breakout_id,
             channel_id=channel_id,
-            by=command.by,
+            by=command.by,  # type: ignore[arg-type]
             highlights_only=command.highlights_only,
-        )  # type: ignore[arg-type]
+        )
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
         templates = self.settings.prompts_dir / "templates"
         markdown = render_markdown(summary, templates=templates)

@@ -52,8 +52,9 @@ def test_mentions_and_names_inside_quotes_follow_the_mentioned_persons_consent()
     out, links = text.render("Thanks <@U7>, <@U5> and <@U1>! Ask Priya or Lena Novak. "
                              "<!channel> see <#C1|general> and <https://ex.org/a|this> &amp; https://ex.org/Priya")
     assert out.startswith(f"Thanks Bob Kettering, {ANOTHER} and DG (1)! Ask {ANOTHER} or {ANOTHER}.")
-    assert "@channel see #general and this (https://ex.org/a) & https://ex.org/Priya" in out
-    assert [l.url for l in links] == ["https://ex.org/a", "https://ex.org/Priya"]
+    # Priya is quoted anonymously, so an address with her name in it is shown by its site alone.
+    assert "@channel see #general and this (https://ex.org/a) & ex.org link" in out
+    assert [l.url for l in links] == ["https://ex.org/a", "https://ex.org"]
     out, _ = text.render("<@UNKNOWN> and Okafor agreed")
     assert out == f"{ANOTHER} and Matthew (1) agreed"  # a surname is shown only as the agreed first name
 

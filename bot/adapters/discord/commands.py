@@ -40,7 +40,7 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/breakout broadcast text:...`: post to every group
 `/breakout pause` · `/breakout resume` · `/breakout stop`
 `/breakout consent level:...`: how you may be named if quoted · `/breakout name your_name:...`
-`/breakout forget-me`: delete everything stored about you
+`/breakout forget-me`: delete everything stored about you · `/breakout my-data`: a file of everything stored about you
 `/summary [breakout_number:N] [by:question|group] [format:md|html|docx|pdf] [highlights:True]`: the write-up, privately, as a file
 `/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
 React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
@@ -141,6 +141,27 @@ async def _import_chat(interaction: discord.Interaction, file: discord.Attachmen
     await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+async def _send_my_data(interaction: discord.Interaction) -> None:
+    """``/breakout my-data``: the file comes back in the private answer, like /summary's."""
+    bot = _bot(interaction)
+    assert interaction.guild is not None
+    actor = bot.roles.actor(interaction.user, interaction.guild.id)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        data = await bot.blocking(bot.app.consents.my_data, actor)
+    except Exception:
+        log.exception("/breakout my-data by %s failed", interaction.user.id)
+        await interaction.followup.send(OOPS, ephemeral=True)
+        return
+    if not data.rows:
+        await interaction.followup.send(data.describe(), ephemeral=True)
+        return
+    file = discord.File(io.BytesIO(data.content), filename=data.filename)
+    await interaction.followup.send(
+        for_discord(data.describe()), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+
+
 def _curate(interaction: discord.Interaction, message: discord.Message, what: str) -> Callable[[], str]:
     bot = _bot(interaction)
     assert interaction.guild is not None
@@ -230,6 +251,10 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
     @breakout.command(name="forget-me", description="Delete everything stored about you")
     async def forget_me(interaction: discord.Interaction) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("forget-me")), what="forget-me")
+
+    @breakout.command(name="my-data", description="Get a file of everything stored about you (only you see it)")
+    async def my_data(interaction: discord.Interaction) -> None:
+        await _send_my_data(interaction)
 
     @breakout.command(name="help", description="What the /breakout commands do")
     async def help_(interaction: discord.Interaction) -> None:
