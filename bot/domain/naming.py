@@ -507,15 +507,15 @@ class QuoteText:
             return m.group(1) or "a group"
         if m := LINK.fullmatch(token):
             url, label = unescape(m.group(1)), m.group(2)
+            text = unescape(label) if label else ""
+            # Link text that reads like an address could disguise where a link leads (or, for mail, be the
+            # address itself): only the real address is shown.
+            if not text or text == url or looks_like_address(text):
+                label = None
             if url.startswith("mailto:"):
                 # An address is usually a name (first.last@...): never shown, whatever the consent.
-                address = url[len("mailto:") :]
-                return self._plain(label) if label and unescape(label) != address else "an email address"
-            # Link text that reads like an address could disguise where it leads: only the real one is shown.
-            shown_label = unescape(label) if label else None
-            if shown_label is not None and (shown_label == url or looks_like_address(shown_label)):
-                shown_label = None
-            return self._address(url, self._plain(label) if shown_label is not None and label else None, links)
+                return self._plain(label) if label else "an email address"
+            return self._address(url, self._plain(label) if label else None, links)
         if BARE_URL.fullmatch(token):
             return self._address(unescape(token), None, links)
         return self._plain(token)

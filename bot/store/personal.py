@@ -17,9 +17,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, update
+from sqlalchemy import Column, ColumnElement, Select, Table, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.naming import FORGOTTEN, scrub_person
@@ -118,20 +118,9 @@ class Trace:
         self.session = session
         self.workspace, self.user_id = workspace, user_id
         self.person = session.scalar(select(Person).where(Person.workspace == workspace, Person.user_id == user_id))
-        self.names: list[str] = (
-            [
-                n
-                for n in (
-                    self.person.full_name,
-                    self.person.first_name,
-                    self.person.display_name,
-                    self.person.preferred_name,
-                )
-                if n
-            ]
-            if self.person
-            else []
-        )
+        person = self.person
+        known = (person.full_name, person.first_name, person.display_name, person.preferred_name) if person else ()
+        self.names: list[str] = [n for n in known if n]
         self.workspace_breakouts = select(Breakout.id).where(Breakout.workspace == workspace).scalar_subquery()
         self.breakouts: set[int] = set()
         if self.person is not None:
@@ -152,37 +141,76 @@ class Trace:
     def scrub(self, text: str) -> str:
         return scrub_person(text, names=self.names, user_ids=[self.user_id])
 
-    def mentioned(self, table: Table, column: Column[Any], holds: Holds) -> Iterator[tuple[Any, str | None]]:
-        """(row, what forget would leave there) for each row of another (or nobody) that names this person."""
+    def mentions(self) -> Iterator[Mention]:
+        """Every value in a row of someone else (or of nobody) that holds this person, with what forget
+        leaves there: walks every personal column, then the chat replies that quote this person's words."""
+        for table, column, holds in personal_columns():
+            if table.name != Person.__tablename__:
+                yield from self._mentions_in(table, column, holds)
+        yield from self._replies_quoting_them()
+
+    def _mentions_in(self, table: Table, column: Column[Any], holds: Holds) -> Iterator[Mention]:
         where = breakout_column(table)
         assert where is not None, f"{table.name}.{column.name} holds people but belongs to no breakout"
-        in_breakouts = where.in_(self.breakouts) if self.breakouts else None
         if holds is Holds.ID:
             query = select(table).where(*self._ids_in(table, column))
         else:
             # Names are not unique, so they are looked for only where this person took part; an id is, so
             # a mention of it is looked for in every breakout of the workspace.
             conditions: list[ColumnElement[bool]] = [
-                column.contains(self.user_id) & where.in_(self.workspace_breakouts)
+                column.contains(self.user_id, autoescape=True) & where.in_(self.workspace_breakouts)
             ]
-            if in_breakouts is not None:
-                conditions.append(in_breakouts)
+            if self.breakouts:
+                conditions.append(where.in_(self.breakouts))
             query = select(table).where(column.is_not(None), or_(*conditions))
-        for owner_table, owner in owned_tables():
-            if owner_table is table and self.person is not None:
-                query = query.where(owner != self.person.id)
+        query = self._not_their_own(table, query)
+        (pk,) = table.primary_key.columns
         for row in self.session.execute(query):
             value = row._mapping[column]
             if holds is Holds.ID:
-                yield row, FORGOTTEN
+                yield Mention(table, column, row._mapping[pk], row, FORGOTTEN)
             elif holds is Holds.NAME:
                 if any(value.strip().casefold() == n.strip().casefold() for n in self.names):
-                    yield row, FORGOTTEN
+                    yield Mention(table, column, row._mapping[pk], row, FORGOTTEN)
             elif (scrubbed := self.scrub(value)) != value:
-                yield row, scrubbed
+                yield Mention(table, column, row._mapping[pk], row, scrubbed)
 
-    def forgotten_at(self) -> dt.datetime | None:
-        return forgotten_since(self.session, workspace=self.workspace, user_id=self.user_id)
+    def _replies_quoting_them(self) -> Iterator[Mention]:
+        """Others' chat replies keep a snippet of the message they answer ('Replying to "..."'): when that
+        message is this person's, the snippet is their words, so it goes."""
+        if self.person is None:
+            return
+        own = list(self.session.scalars(select(ChatEntry).where(ChatEntry.person_id == self.person.id)))
+        if not own:
+            return
+        texts = [e.text for e in own]
+        chat = Base.metadata.tables[ChatEntry.__tablename__]
+        replies = self.session.execute(
+            select(chat).where(
+                chat.c.breakout_id.in_({e.breakout_id for e in own}),
+                chat.c.person_id != self.person.id,
+                chat.c.reply_to.is_not(None),
+            )
+        )
+        for reply in replies:
+            snippet = (reply.reply_to or "").strip().strip('"\u201c\u201d').rstrip("\u2026.").strip()
+            if snippet and any(snippet in text for text in texts):
+                yield Mention(chat, chat.c.reply_to, reply.id, reply, None)
+
+    def _not_their_own(self, table: Table, query: Select[Any]) -> Select[Any]:
+        """Their own rows are deleted (or handed over) whole, so they are not mentions."""
+        for owner_table, owner in owned_tables():
+            if owner_table is table and self.person is not None:
+                query = query.where(owner != self.person.id)
+        return query
+
+
+class Mention(NamedTuple):
+    table: Table
+    column: Column[Any]
+    key: Any  # the row's primary key
+    row: Any
+    replacement: str | None  # what forget leaves in the column
 
 
 def forget(session: Session, *, workspace: str, user_id: str, forgotten_at: dt.datetime) -> dict[str, int]:
@@ -192,22 +220,16 @@ def forget(session: Session, *, workspace: str, user_id: str, forgotten_at: dt.d
     Returns the rows deleted per table (``people`` among them), and under ``SCRUBBED`` how many values of
     other rows were rewritten."""
     trace = Trace(session, workspace=workspace, user_id=user_id)
-    changes: list[tuple[Table, Column[Any], Any, str | None]] = []
-    for table, column, holds in personal_columns():
-        if table.name == Person.__tablename__:
-            continue
-        for row, replacement in trace.mentioned(table, column, holds):
-            changes.append((table, column, row._mapping[table.primary_key.columns[0]], replacement))
-    if trace.person is not None:
-        _forget_replies_quoting(session, trace.person.id)
+    # Later walks win: a reply quoting their words goes whole even where their name was also scrubbed.
+    changes = {(m.table, m.column.name, m.key): m.replacement for m in trace.mentions()}
     counts: dict[str, int] = {}
     if trace.person is not None:
         for table, column in owned_tables():
             result = session.execute(delete(table).where(column == trace.person.id))
             counts[table.name] = counts.get(table.name, 0) + (getattr(result, "rowcount", 0) or 0)
-    for table, column, key, replacement in changes:
+    for (table, column_name, key), replacement in changes.items():
         (pk,) = table.primary_key.columns
-        session.execute(update(table).where(pk == key).values({column.name: replacement}))
+        session.execute(update(table).where(pk == key).values({column_name: replacement}))
     counts[SCRUBBED] = len(changes)
     _remember(session, workspace=workspace, user_id=user_id, when=forgotten_at)
     if trace.person is not None:
@@ -237,29 +259,9 @@ def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.dat
     )
 
 
-def _forget_replies_quoting(session: Session, person_id: int) -> None:
-    """Others' chat replies keep a snippet of the message they answer ('Replying to "..."'): when
-    that message is this person's, the snippet is their words, so it goes too."""
-    own = list(session.scalars(select(ChatEntry).where(ChatEntry.person_id == person_id)))
-    if not own:
-        return
-    texts = [e.text for e in own]
-    replies = session.scalars(
-        select(ChatEntry).where(
-            ChatEntry.breakout_id.in_({e.breakout_id for e in own}),
-            ChatEntry.person_id != person_id,
-            ChatEntry.reply_to.is_not(None),
-        )
-    )
-    for reply in replies:
-        snippet = (reply.reply_to or "").strip().strip('"\u201c\u201d').rstrip("\u2026.").strip()
-        if snippet and any(snippet in text for text in texts):
-            reply.reply_to = None
-
-
 def export(session: Session, *, workspace: str, user_id: str) -> dict[str, Any]:
     """Every row that is this person's, whole; every row of nobody that names them, whole; and how many
-    rows of other people name them (those are the other people's words, so only counted)."""
+    rows of other people hold them (those are the other people's words, so only counted)."""
     trace = Trace(session, workspace=workspace, user_id=user_id)
     held: dict[str, list[dict[str, Any]]] = {}
     if trace.person is not None:
@@ -268,28 +270,23 @@ def export(session: Session, *, workspace: str, user_id: str) -> dict[str, Any]:
         for table, column in owned_tables():
             rows = session.execute(select(table).where(column == trace.person.id).order_by(*table.primary_key))
             held.setdefault(table.name, []).extend(_plain_row(r) for r in rows)
-    mentioned: dict[str, int] = {}
+    others: dict[str, int] = {}
     owned = {table.name for table, _ in owned_tables()}
     seen: set[tuple[str, Any]] = set()
-    for table, column, holds in personal_columns():
-        if table.name == Person.__tablename__:
+    for m in trace.mentions():
+        if (m.table.name, m.key) in seen:
             continue
-        for row, _ in trace.mentioned(table, column, holds):
-            (pk,) = table.primary_key.columns
-            key = (table.name, row._mapping[pk])
-            if key in seen:
-                continue
-            seen.add(key)
-            if table.name in owned:
-                mentioned[table.name] = mentioned.get(table.name, 0) + 1
-            else:
-                held.setdefault(table.name, []).append(_plain_row(row))
+        seen.add((m.table.name, m.key))
+        if m.table.name in owned:
+            others[m.table.name] = others.get(m.table.name, 0) + 1
+        else:
+            held.setdefault(m.table.name, []).append(_plain_row(m.row))
     return {
         "workspace": workspace,
         "user_id": user_id,
         "held": {name: rows for name, rows in held.items() if rows},
-        "named_in_other_peoples_rows": mentioned,
-        "asked_to_be_forgotten_at": _plain(trace.forgotten_at()),
+        "named_in_other_peoples_rows": others,
+        "asked_to_be_forgotten_at": _plain(forgotten_since(session, workspace=workspace, user_id=user_id)),
     }
 
 
