@@ -88,8 +88,11 @@ class BreakoutApp:
 
     def start(self) -> None:
         """Start the clock (steps that fell due while down fire now) and finish interrupted work."""
-        self.clock.start(self.lifecycle.fire)
+        self.clock.start(self.lifecycle.fire, on_lead=self._recover)
         self._running = True
+
+    def _recover(self) -> None:
+        """Runs in whichever process fires the clock, at its start and at each takeover."""
         recovered = self.lifecycle.recover()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
