@@ -32,7 +32,6 @@ class PersonalData:
     content: bytes
     filename: str = "breakout-bot-my-data.json"
     title: str = "Everything breakout-bot holds about you"
-    mimetype: str = "application/json"
 
     def describe(self) -> str:
         if not self.rows:
@@ -181,7 +180,7 @@ class Consents:
         also = f" You are also taken out of {scrubbed} other record(s)." if scrubbed else ""
         if not counts.get("people"):
             return (
-                ("Your id is taken out of the records that held it." + also)
+                f"Your id is taken out of {scrubbed} record(s); nothing else was stored about you."
                 if scrubbed
                 else "There was nothing stored about you."
             )

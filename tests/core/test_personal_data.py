@@ -223,3 +223,16 @@ def test_my_data_for_someone_never_seen(database_url):
         assert found["held"] == {} and found["named_in_other_peoples_rows"] == {}
     finally:
         db.dispose()
+
+
+def test_someone_known_only_as_who_started_a_breakout(call):
+    """No quote, no choice, no person row: only the id a breakout keeps of who started it."""
+    quentin = Actor(WORKSPACE, PersonInfo("UQUENTIN", "Quentin Marlowe", "Quentin"), is_facilitator=True)
+    call.app.run_breakout_command(
+        quentin, parse_breakout("start first"), channel_id="home-q", participants=lambda: (call.people, [])
+    )
+    data = call.app.consents.my_data(quentin)
+    assert data.rows == 1 and [b["started_by"] for b in json.loads(data.content)["held"]["breakouts"]] == ["UQUENTIN"]
+    assert call.types(quentin, "forget-me") == "Your id is taken out of 1 record(s); nothing else was stored about you."
+    assert not [found for found in stored_text(call) if "uquentin" in found[2].casefold()]
+    assert call.types(quentin, "my-data") == "Nothing is stored about you."
