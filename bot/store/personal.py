@@ -58,6 +58,7 @@ NOT_PERSONAL: dict[str, str] = {
     "people.workspace": "the Slack workspace or Discord server, shared by everyone in it",
     "breakouts.workspace": "the Slack workspace or Discord server",
     "breakouts.home_channel": "a channel id",
+    "breakouts.call_channel_id": "the call's voice channel id",
     "breakouts.active_key": "workspace and channel of a running breakout",
     "breakouts.plan_slug": "the plan's file name",
     "breakouts.plan": "the organiser's plan as written in prompts/: questions, timing, message texts",
