@@ -246,7 +246,9 @@ class _Lines:
             if node.tag in _PLAIN_TAGS:
                 try:
                     value = self._constructor.construct_object(node, deep=True)
-                except (yaml.YAMLError, ValueError, OverflowError):
+                except (
+                    Exception
+                ):  # PyYAML on hostile text: `!!int` alone is an IndexError, `!!timestamp x` an AttributeError
                     value = node.value
             self._scalars[id(node)] = value
         return self._scalars[id(node)]
@@ -283,6 +285,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark else None
     reason = getattr(exc, "problem", None) or str(exc)
+    if len(reason) > 160:  # it can quote the file (an alias name of any length)
+        reason = reason[:159] + "…"
     if "nested more than" in reason:
         return Problem(line, f"not a plan: {reason}", "a plan needs only a few levels: keys, a list, keys")
     if "values" in reason:

@@ -69,9 +69,12 @@ class PlanLibrary:
     def __init__(self, prompts_dir: Path):
         self.directory = Path(prompts_dir) / "plans"
 
+    def _files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.y*ml"))
+
     def entries(self) -> list[PlanEntry]:
         out = []
-        for path in sorted(self.directory.glob("*.y*ml")):
+        for path in self._files():
             try:
                 out.append(PlanEntry(path.stem, path, load_plan_file(path)))
             except PlanInvalid as invalid:
@@ -79,7 +82,8 @@ class PlanLibrary:
         return out
 
     def slugs(self) -> list[str]:
-        return [e.slug for e in self.entries()]
+        """The plan names, without reading the plans."""
+        return [path.stem for path in self._files()]
 
     def get(self, slug: str) -> Plan:
         """The plan by name; a broken plan raises PlanRefused listing its problems, and never starts.
