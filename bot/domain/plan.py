@@ -142,6 +142,14 @@ def describe_problems(problems: list[Problem]) -> str:
     return "\n".join(out)
 
 
+class _BeyondLimits(ComposerError):
+    """Well-formed YAML that no plan needs: refused while composing, with the line it got to."""
+
+    def __init__(self, problem: str, mark: yaml.Mark, hint: str) -> None:
+        super().__init__(None, None, problem, mark)
+        self.hint = hint
+
+
 class _PlanLoader(yaml.SafeLoader):
     """SafeLoader (no Python objects, no unknown tags) that stops composing past MAX_DEPTH or MAX_VALUES.
 
@@ -160,12 +168,16 @@ class _PlanLoader(yaml.SafeLoader):
         self._nodes += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise ComposerError(
-                    None, None, f"values are nested more than {MAX_DEPTH} deep", self.peek_event().start_mark
+                raise _BeyondLimits(
+                    f"values are nested more than {MAX_DEPTH} deep",
+                    self.peek_event().start_mark,
+                    "a plan needs only a few levels: keys, a list, keys",
                 )
             if self._nodes > MAX_VALUES:
-                raise ComposerError(
-                    None, None, f"the plan has more than {MAX_VALUES} values", self.peek_event().start_mark
+                raise _BeyondLimits(
+                    f"the plan has more than {MAX_VALUES} values",
+                    self.peek_event().start_mark,
+                    "a plan holds a title, a few questions and settings",
                 )
             return super().compose_node(parent, index)
         finally:
@@ -246,9 +258,8 @@ class _Lines:
             if node.tag in _PLAIN_TAGS:
                 try:
                     value = self._constructor.construct_object(node, deep=True)
-                except (
-                    Exception
-                ):  # PyYAML on hostile text: `!!int` alone is an IndexError, `!!timestamp x` an AttributeError
+                # PyYAML on hostile text: `!!int` alone is an IndexError, `!!timestamp x` an AttributeError.
+                except Exception:
                     value = node.value
             self._scalars[id(node)] = value
         return self._scalars[id(node)]
@@ -287,10 +298,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
     reason = getattr(exc, "problem", None) or str(exc)
     if len(reason) > 160:  # it can quote the file (an alias name of any length)
         reason = reason[:159] + "…"
-    if "nested more than" in reason:
-        return Problem(line, f"not a plan: {reason}", "a plan needs only a few levels: keys, a list, keys")
-    if "values" in reason:
-        return Problem(line, f"not a plan: {reason}", "a plan holds a title, a few questions and settings")
+    if isinstance(exc, _BeyondLimits):
+        return Problem(line, f"not a plan: {reason}", exc.hint)
     return Problem(
         line,
         f"not valid YAML: {reason}",

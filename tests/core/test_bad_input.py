@@ -113,6 +113,10 @@ def test_the_nasty_plans_say_where_and_what() -> None:
     (big,) = problems("5,000-digit number")
     assert big[0] == 4 and "'9999" in big[1] and big[1].endswith("…)")
     assert problems("too big")[0][1].startswith("the file is 32 KB; a plan is at most 32 KB")
+    with pytest.raises(PlanInvalid) as caught:  # an ordinary YAML mistake is still called one
+        load_plan("title: a: b\n", slug="x")
+    assert caught.value.problems[0].message == "not valid YAML: mapping values are not allowed here"
+    assert "space after the colon" in caught.value.problems[0].hint
 
 
 def test_empty_values_and_datetimes_are_plain_values() -> None:
