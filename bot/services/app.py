@@ -88,8 +88,11 @@ class BreakoutApp:
 
     def start(self) -> None:
         """Start the clock (steps that fell due while down fire now) and finish interrupted work."""
-        self.clock.start(self.lifecycle.fire)
+        self.clock.start(self.lifecycle.fire, on_lead=self._recover)
         self._running = True
+
+    def _recover(self) -> None:
+        """Runs in whichever process fires the clock, at its start and at each takeover."""
         recovered = self.lifecycle.recover()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
@@ -164,9 +167,9 @@ class BreakoutApp:
             actor,
             breakout_id=command.breakout_id,
             channel_id=channel_id,
-            by=command.by,
+            by=command.by,  # type: ignore[arg-type]
             highlights_only=command.highlights_only,
-        )  # type: ignore[arg-type]
+        )
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
         templates = self.settings.prompts_dir / "templates"
         markdown = render_markdown(summary, templates=templates)
