@@ -28,12 +28,12 @@ class PlanEntry:
 class PlanRefused(BadArguments):
     """A plan that exists but cannot start: the message lists its problems as ``plans check`` does."""
 
-    def __init__(self, slug: str, problems: list[Problem]) -> None:
+    def __init__(self, slug: str, problems: list[Problem], *, filename: str | None = None) -> None:
         self.slug, self.problems = slug, problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(
             f"The plan '{slug}' has {count}, so nothing was started. "
-            f"Fix prompts/plans/{slug}.yaml (breakout-bot plans check {slug} shows the same list):\n"
+            f"Fix prompts/plans/{filename or slug + '.yaml'} (breakout-bot plans check {slug} shows the same list):\n"
             + describe_problems(problems)
         )
 
@@ -98,6 +98,6 @@ class PlanLibrary:
                     try:
                         return load_plan_file(path)
                     except PlanInvalid as invalid:
-                        raise PlanRefused(slug, invalid.problems) from None
+                        raise PlanRefused(slug, invalid.problems, filename=path.name) from None
         known = ", ".join(self.slugs()) or "(none: add a YAML file to prompts/plans/)"
         raise NotFound(f"There is no plan called {shown(slug, 68)}. Plans: {known}.")
