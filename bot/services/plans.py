@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.plan import MAX_PLAN_BYTES, Plan, PlanInvalid, Problem, describe_problems, load_plan, shown
-from bot.services.errors import BadArguments, NotFound
+from bot.services.errors import BadArguments, NotFound, PickAPlan
 
 #: What a plan name may look like: a file name in the plans folder, never a path.
 PLAN_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -100,4 +100,4 @@ class PlanLibrary:
                     except PlanInvalid as invalid:
                         raise PlanRefused(slug, invalid.problems, filename=path.name) from None
         known = ", ".join(self.slugs()) or "(none: add a YAML file to prompts/plans/)"
-        raise NotFound(f"There is no plan called {shown(slug, 68)}. Plans: {known}.")
+        raise NotFound(f"There is no plan called {shown(slug, 68)}. Plans: {known}.", hint=PickAPlan())
