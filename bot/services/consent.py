@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from bot.domain.consent import LEVEL_WORDS, Level
+from bot.services.commands import readable
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments
 from bot.services.locator import Purpose, locate_breakout
@@ -106,7 +107,7 @@ class Consents:
             return Level(record.level) if record else None
 
     def set_name(self, actor: Actor, *, name: str) -> str:
-        name = " ".join(name.split())
+        name = " ".join(readable(name).split())
         if not name or len(name) > 100:
             raise BadArguments("Give the name to use, e.g. /breakout name Sam Patel (at most 100 characters).")
         with self.core.db.transaction() as s:
