@@ -406,6 +406,8 @@ class SlackSandbox(BackgroundServer):
     def join(self, user: Any, channel: Any) -> None:
         u = self.workspace.user(_user_id(user))
         c = self.channel(channel)
+        if c.is_private and u.id not in c.members:  # as Slack: a private channel is joined only by invitation
+            raise SlackError("method_not_supported_for_channel_type")
         msg = self.workspace.join(c, u.id)
         if msg is not None:
             self._emit_event(({**msg, "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}, c))
