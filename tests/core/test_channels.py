@@ -44,8 +44,13 @@ def _quotes(call: Call, breakout_id: int) -> list[int]:
 
 def _say(call: Call, person: PersonInfo, channel_id: str, text: str, message_id: str) -> None:
     call.app.capture.message_posted(
-        workspace=WORKSPACE, channel_id=channel_id, message_id=message_id, author=person, text=text,
-        sent_at=dt.datetime.now(dt.UTC), thread_id=None,
+        workspace=WORKSPACE,
+        channel_id=channel_id,
+        message_id=message_id,
+        author=person,
+        text=text,
+        sent_at=dt.datetime.now(dt.UTC),
+        thread_id=None,
     )
 
 

@@ -32,8 +32,11 @@ def test_group_channels_are_private_and_only_their_members_see_them(call_factory
     event = call.sb.events()[-1]
     assert event.wait(5)
     assert event.payload["event"]["channel_type"] == "group"
-    call.sb.wait_until(lambda: quotes_of(call, 1) == ["Kindness is a habit we can practise."],
-                       timeout=5, message="the reply in the private channel captured")
+    call.sb.wait_until(
+        lambda: quotes_of(call, 1) == ["Kindness is a habit we can practise."],
+        timeout=5,
+        message="the reply in the private channel captured",
+    )
 
 
 def test_a_plan_can_make_the_group_channels_public(call_factory, tmp_path) -> None:
@@ -58,8 +61,12 @@ def test_two_breakouts_of_one_plan_at_once_never_share_a_channel(call_factory) -
     second = call.answer(call.breakout("start kindness-in-education groups=2", channel=second_home))
     assert "(breakout 1)" in first and "(breakout 2)" in second, (first, second)
     names = [c.name for c in call.group_channels()]
-    assert names == ["breakout-2-kindness-in-education-1", "breakout-2-kindness-in-education-2",
-                     "breakout-kindness-in-education-1", "breakout-kindness-in-education-2"]
+    assert names == [
+        "breakout-2-kindness-in-education-1",
+        "breakout-2-kindness-in-education-2",
+        "breakout-kindness-in-education-1",
+        "breakout-kindness-in-education-2",
+    ]
     mine = {c.name: c for c in call.group_channels()}
     a, b = mine["breakout-kindness-in-education-1"], mine["breakout-2-kindness-in-education-1"]
     assert a.id != b.id
@@ -69,6 +76,11 @@ def test_two_breakouts_of_one_plan_at_once_never_share_a_channel(call_factory) -
     assert sb.events()[-1].wait(5)
     in_b.post(b, "Said in the second breakout.")
     assert sb.events()[-1].wait(5)
-    sb.wait_until(lambda: quotes_of(call, 1) == ["Said in the first breakout."]
-                  and quotes_of(call, 2) == ["Said in the second breakout."],
-                  timeout=5, message="each reply in its own breakout")
+    sb.wait_until(
+        lambda: (
+            quotes_of(call, 1) == ["Said in the first breakout."]
+            and quotes_of(call, 2) == ["Said in the second breakout."]
+        ),
+        timeout=5,
+        message="each reply in its own breakout",
+    )
