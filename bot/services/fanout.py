@@ -190,7 +190,7 @@ class Fanout:
                     log.exception("closing group %s of breakout %s failed", request.number, breakout_id)
                     error = f"unexpected error: {exc}"
                 if error is not None:
-                    report.failures.setdefault(request.number, f"closing the channel: {error}")
+                    report.failures.setdefault(request.number, f"closing the channel (the bot keeps trying): {error}")
                     left.append(request.number)
                 self._mark_closed(breakout_id, request.number, channel_id, error)
         return left

@@ -110,3 +110,33 @@ def test_a_start_that_could_not_make_a_voice_room_tidies_its_text_channel_at_the
     call.wait_for(lambda: not call.group_channels(), what="the text channel tidied, not left behind")
     assert not sb.channels_in(call.guild, type=GUILD_CATEGORY)
     assert close_steps(call) == {1: "sent"}
+
+
+def test_two_breakouts_of_one_plan_at_once_keep_their_own_channels_and_rooms(call: DiscordCall) -> None:
+    sb = call.sb
+    other = sb.add_text_channel(call.guild, "second-call")
+    assert "Started" in start(call)
+    for person in call.people:  # back in the main call, for a second breakout of the same plan
+        person.join_voice(call.call)
+    second = call.fiona.run_command(other, "breakout start", plan="slow").wait(messages=1, timeout=15).text
+    assert "Started" in second and "(breakout 2)" in second, second
+    names = sorted(c.name for c in call.group_channels())
+    assert names == ["breakout-2-slow-1", "breakout-2-slow-2", "breakout-slow-1", "breakout-slow-2"]
+    rooms = sorted(c.name for c in sb.channels_in(call.guild, type=GUILD_VOICE) if c.name.startswith("Group "))
+    assert rooms == ["Group 1", "Group 1 · breakout 2", "Group 2", "Group 2 · breakout 2"]
+    mine = {c.name: c for c in call.group_channels()}
+    a, b = mine["breakout-slow-1"], mine["breakout-2-slow-1"]
+    in_a = next(p for p in call.people if p.can_see(a))
+    in_b = next(p for p in call.people if p.can_see(b))
+    in_a.say(a, "Said in the first breakout")
+    in_b.say(b, "Said in the second breakout")
+    assert call.runtime is not None
+    summaries = call.runtime.app.summaries
+
+    def quotes(breakout_id: int) -> list[str]:
+        return [q.text for section in summaries.build(breakout_id).questions for q in section.quotes]
+
+    call.wait_for(
+        lambda: quotes(1) == ["Said in the first breakout"] and quotes(2) == ["Said in the second breakout"],
+        what="each reply in its own breakout",
+    )

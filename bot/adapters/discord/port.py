@@ -62,6 +62,14 @@ def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
     return ChatError(f"Discord could not {doing} ({exc.status}: {exc.text or 'no details'}); try again in a moment.")
 
 
+def _room_name(request: GroupChannelRequest) -> str:
+    """The group's voice room: "Group N", or "Group N · breakout B" when its text channel has a name of
+    its breakout's own (another breakout of the same plan runs alongside, in the same categories)."""
+    if request.name.startswith(f"breakout-{request.breakout_id}-"):
+        return f"Group {request.number} · breakout {request.breakout_id}"
+    return f"Group {request.number}"
+
+
 class DiscordChat:
     platform = "discord"
 
@@ -263,7 +271,7 @@ class DiscordChat:
             raise ChatError("Breakouts run in a server's text channel, not in a direct message.")
         people = await self._members(guild, [*request.members, *request.facilitators])
         overwrites = self._overwrites(guild, people)
-        room_name = f"Group {request.number}"
+        room_name = _room_name(request)
         async with self._lock(request.breakout_id):  # one breakout's channels are placed one at a time
             categories = self._breakout_categories(guild, request)
             text = next(
@@ -419,7 +427,7 @@ class DiscordChat:
                 c
                 for cat in self._breakout_categories(guild, request)
                 for c in cat.voice_channels
-                if c.name == f"Group {request.number}" and c.id not in self._deleted
+                if c.name == _room_name(request) and c.id not in self._deleted
             ),
             None,
         )
