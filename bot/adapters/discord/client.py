@@ -20,7 +20,7 @@ from bot.services.app import BreakoutApp
 
 from . import commands, events
 from .people import Roles
-from .port import DiscordChat
+from .port import DiscordPort
 from .text import NO_MENTIONS
 from .views import ConsentButton
 
@@ -67,7 +67,7 @@ class BreakoutBot(discord.Client):
         self,
         *,
         app: BreakoutApp | None,
-        port: DiscordChat,
+        port: DiscordPort,
         roles: Roles | None = None,
         start_core: bool = True,
         workers: int = 8,

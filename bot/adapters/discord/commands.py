@@ -8,6 +8,7 @@ never on start-up: Discord limits how many commands an application may create pe
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -19,8 +20,8 @@ from discord import app_commands
 
 from bot.domain.consent import Level
 from bot.services.commands import BreakoutCommand, SummaryCommand
-from bot.services.errors import BreakoutError
-from bot.services.lifecycle import require_organiser
+from bot.services.errors import BadArguments, BreakoutError
+from bot.services.pack import CallChatFile
 
 from .events import where_captured
 from .people import participant_pool, workspace_of
@@ -44,6 +45,9 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/summary [breakout_number:N] [by:question|group] [format:md|html|docx|pdf] [highlights:True]`: the write-up, privately, as a file
 `/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
 React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
+
+#: How long Discord may take to hand over an uploaded chat file.
+FETCH_TIMEOUT = 30.0
 
 OOPS = "Something went wrong on the bot's side (it is logged). Please try again in a moment."
 
@@ -96,49 +100,35 @@ async def plan_autocomplete(interaction: discord.Interaction, current: str) -> l
     return choices[:25]
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
-
-
-async def _import_chat(interaction: discord.Interaction, file: discord.Attachment, breakout_number: int | None) -> None:
-    """``/summary import_chat:<file>``: organisers only; the size is checked before the file is fetched;
-    the core reads all of it before storing any of it, so a bad file leaves nothing behind."""
+def _import_chat(
+    interaction: discord.Interaction, file: discord.Attachment, breakout_number: int | None
+) -> Callable[[], str]:
+    """``/summary import_chat:<file>``: the core's one import flow; Discord's part is fetching the attachment,
+    which the flow asks for only after the permission and size checks (the size is Discord's)."""
     bot = _bot(interaction)
     assert interaction.guild is not None
     actor = bot.roles.actor(interaction.user, interaction.guild.id)
     channel_id = str(interaction.channel_id)
-    limit = bot.app.chat.max_bytes
+    loop = asyncio.get_running_loop()
 
-    async def work() -> str:
-        require_organiser(actor, "import the call's chat")
-        if file.size > limit:
-            return (
-                f"{file.filename}: the file is {_size(file.size)}, larger than the {_size(limit)} limit for a "
-                "chat export. Nothing was imported."
-            )
+    def fetch() -> bytes:  # in a worker thread: the attachment is read on the bot's loop
         try:
-            data = await file.read()
-        except discord.HTTPException:
-            return f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
-        imported = await bot.blocking(
-            bot.app.chat.import_chat,
+            return asyncio.run_coroutine_threadsafe(file.read(), loop).result(FETCH_TIMEOUT)
+        except (discord.HTTPException, TimeoutError):
+            raise BadArguments(
+                f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
+            ) from None
+
+    def work() -> str:
+        imported = bot.app.call_chat.import_chat(
             actor,
-            data=data,
-            filename=file.filename,
+            find_file=lambda: CallChatFile(file.filename, file.size, fetch),
             breakout_id=breakout_number,
             channel_id=channel_id,
         )
-        return imported.describe() + " /summary now includes the chat."
+        return imported.describe(in_chat=True)
 
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        reply = await work()
-    except BreakoutError as exc:
-        reply = str(exc)
-    except Exception:
-        log.exception("/summary import_chat by %s in %s failed", interaction.user.id, interaction.channel_id)
-        reply = OOPS
-    await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+    return work
 
 
 def _curate(interaction: discord.Interaction, message: discord.Message, what: str) -> Callable[[], str]:
@@ -256,7 +246,9 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         bot = _bot(interaction)
         assert interaction.guild is not None
         if import_chat is not None:
-            await _import_chat(interaction, import_chat, breakout_number)
+            await answer(
+                interaction, _import_chat(interaction, import_chat, breakout_number), what="/summary import_chat"
+            )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = bot.roles.actor(interaction.user, interaction.guild.id)

@@ -125,7 +125,7 @@ def register(app: App, s: SlackServices) -> None:
         user_id = event.get("user")
         if name not in CURATING or item.get("type") != "message" or not user_id or not item.get("ts"):
             return
-        if user_id == s.chat.bot_user_id:
+        if user_id == s.port.bot_user_id:
             return
         channel_id = str(item.get("channel") or "")
         actor = s.actor(body.get("team_id"), user_id)
@@ -151,7 +151,7 @@ def register(app: App, s: SlackServices) -> None:
 
 def _ask_consent(s: SlackServices, user_id: str, channel_id: str, breakout_id: int | None) -> None:
     try:
-        s.chat.tell(
+        s.port.tell(
             user_id=user_id,
             channel_id=channel_id,
             text=s.core.messages.render("consent_prompt", None),
@@ -164,6 +164,6 @@ def _ask_consent(s: SlackServices, user_id: str, channel_id: str, breakout_id: i
 
 def _tell(s: SlackServices, user_id: str, channel_id: str, text: str) -> None:
     try:
-        s.chat.tell(user_id=user_id, channel_id=channel_id, text=text)
+        s.port.tell(user_id=user_id, channel_id=channel_id, text=text)
     except Exception:
         log.info("could not tell %s what their reaction did", user_id, exc_info=True)
