@@ -112,9 +112,11 @@ def _import_chat(
     loop = asyncio.get_running_loop()
 
     def fetch() -> bytes:  # in a worker thread: the attachment is read on the bot's loop
+        reading = asyncio.run_coroutine_threadsafe(file.read(), loop)
         try:
-            return asyncio.run_coroutine_threadsafe(file.read(), loop).result(FETCH_TIMEOUT)
+            return reading.result(FETCH_TIMEOUT)
         except (discord.HTTPException, TimeoutError):
+            reading.cancel()
             raise BadArguments(
                 f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
             ) from None
