@@ -26,6 +26,7 @@ from bot.services.messages import MessageBook
 from bot.services.pack import CallChat
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
+from bot.services.recovery import Recovery
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -72,7 +73,7 @@ class BreakoutApp:
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
-        self.consents = Consents(self.core, self.lifecycle)
+        self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
         self.call_chat = CallChat(self.core)  # the video call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
@@ -93,7 +94,7 @@ class BreakoutApp:
 
     def _recover(self) -> None:
         """Runs in whichever process fires the clock, at its start and at each takeover."""
-        recovered = self.lifecycle.recover()
+        recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
 

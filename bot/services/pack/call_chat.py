@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from bot.domain.consent import Level
 from bot.domain.naming import clean_name
 from bot.domain.zoom_chat import DEFAULT_MAX_BYTES, ZoomChatError, parse_zoom_chat, size_text
+from bot.services.access import require_organiser
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments, NotAllowed, NotFound
-from bot.services.lifecycle import require_organiser
+from bot.services.locator import Purpose, locate_breakout_id
 from bot.services.pack.authors import ORGANISER_VIA, authors_as_people, chat_workspace, is_chat_only, name_key
-from bot.services.summarise import Summaries
 from bot.store import call_chat as queries
 from bot.store import repository as repo
 from bot.store.models import Breakout, ChatEntry, ChatImport, ConsentRecord, Person
@@ -366,7 +366,10 @@ class CallChat:
         return breakout
 
     def _find(self, actor: Actor, *, breakout_id: int | None, channel_id: str | None) -> int:
-        return Summaries(self.core).find(actor, breakout_id=breakout_id, channel_id=channel_id)
+        """The chat belongs with the write-up, so the breakout meant is the one ``/summary`` would pick."""
+        return locate_breakout_id(
+            self.core, actor, purpose=Purpose.SUMMARY, breakout_id=breakout_id, channel_id=channel_id
+        )
 
 
 def describe_level(level: Level) -> str:
