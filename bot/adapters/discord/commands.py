@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.consent import Level
+from bot.domain.consent import MAX_CHOSEN_NAME, Level
 from bot.services.commands import BreakoutCommand, SummaryCommand
 from bot.services.errors import BadArguments
 from bot.services.pack import CallChatFile
@@ -51,6 +51,10 @@ React ⭐ to a quote (facilitators, organisers) to make it a highlight; react �
 
 #: How long Discord may take to hand over an uploaded chat file.
 FETCH_TIMEOUT = 30.0
+# Discord allows 2,000 characters a message: the summary preview stops short of that, and a broadcast
+# leaves room for the bot's own header around it.
+PREVIEW_LIMIT = 1900
+BROADCAST_LIMIT = 1500
 
 LEVEL_CHOICES = [
     app_commands.Choice(name="Use my full name", value=Level.FULL_NAME.value),
@@ -204,7 +208,9 @@ class BreakoutCommands(
         await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)))
 
     @app_commands.command(name="broadcast", description="Post a message to every group")
-    async def broadcast(self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
+    async def broadcast(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, BROADCAST_LIMIT]
+    ) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)))
 
     @app_commands.command(name="pause", description="Stop the clock")
@@ -225,7 +231,9 @@ class BreakoutCommands(
         await answer(interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))))
 
     @app_commands.command(name="name", description="The name to use for you in the write-up")
-    async def name(self, interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
+    async def name(
+        self, interaction: discord.Interaction, your_name: app_commands.Range[str, 1, MAX_CHOSEN_NAME]
+    ) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)))
 
     @app_commands.command(name="forget-me", description="Delete everything stored about you")
@@ -309,8 +317,10 @@ class SummaryCommands(Answering):
         delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
         # Discord renders Markdown, so the preview is the write-up itself; the file is the whole of it.
         preview = discord.utils.escape_mentions(delivery.markdown)
-        if len(preview) > 1900:
-            preview = preview[:1850].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
+        if len(preview) > PREVIEW_LIMIT:
+            preview = (
+                preview[: PREVIEW_LIMIT - 50].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
+            )
         # discord.py uploads every file as application/octet-stream; Discord types it by its extension.
         file = discord.File(io.BytesIO(delivery.content), filename=delivery.filename)
         await interaction.followup.send(preview, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
