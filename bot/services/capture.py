@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -321,10 +321,8 @@ class Capture:
         deletion that overtook its message) is never stored."""
         key = message_key(workspace, channel_id, message_id)
         with self.core.db.transaction() as s:
-            quote = s.scalar(select(Quote).where(Quote.message_key == key))
-            removed = quote is not None
-            if quote is not None:
-                s.delete(quote)
+            # A statement, not the ORM's delete: the same deletion handled at once elsewhere finds no row.
+            removed = bool(getattr(s.execute(delete(Quote).where(Quote.message_key == key)), "rowcount", 0))
             breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
             remember = (
                 breakout is not None
