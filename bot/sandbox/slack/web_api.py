@@ -348,13 +348,14 @@ def _in_window(msg: dict[str, Any], args: dict[str, Any]) -> bool:
     return True
 
 
-def _history_page(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+def _history_page(sb: Any, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
     """One page with Slack's ``has_more`` and an opaque ``next_cursor`` (only when there is more)."""
     try:
         limit = int(args.get("limit") or HISTORY_DEFAULT_LIMIT)
     except ValueError:
         raise SlackError("invalid_limit") from None
-    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    # A sandbox may lower the ceiling, as Slack does for apps outside its Marketplace (15).
+    limit = max(1, min(limit, int(getattr(sb, "history_limit", None) or HISTORY_MAX_LIMIT)))
     cursor = args.get("cursor") or ""
     try:
         start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
@@ -380,7 +381,7 @@ def conversations_history(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
             if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast") and _in_window(m, args)
         ]
         top.sort(key=lambda m: float(m["ts"]), reverse=True)
-        return {"pin_count": 0, **_history_page(top, args)}
+        return {"pin_count": 0, **_history_page(ctx.sb, top, args)}
 
 
 @method("conversations.replies")
@@ -400,7 +401,7 @@ def conversations_replies(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
             if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts and _in_window(m, args)
         ]
         replies.sort(key=lambda m: float(m["ts"]))
-        return _history_page(([parent] if parent is not None else []) + replies, args)
+        return _history_page(ctx.sb, ([parent] if parent is not None else []) + replies, args)
 
 
 @method("conversations.create")
