@@ -23,6 +23,7 @@ BREAKOUT_USAGE = f"""Usage: /breakout <subcommand>
   consent LEVEL               how you may be named: {LEVEL_WORDS}
   name YOUR NAME              the name to use for you in the write-up
   forget-me                   delete everything stored about you
+  my-data                     get a file of everything stored about you
   help                        this message"""
 
 SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|html|docx|pdf] [highlights]
@@ -43,10 +44,20 @@ ACTIONS = {
     "consent",
     "forget-me",
     "forgetme",
+    "my-data",
+    "mydata",
+    "my_data",
     "name",
     "help",
 }
-ALIASES = {"skip": "next", "end": "stop", "forgetme": "forget-me", "forget_me": "forget-me"}
+ALIASES = {
+    "skip": "next",
+    "end": "stop",
+    "forgetme": "forget-me",
+    "forget_me": "forget-me",
+    "mydata": "my-data",
+    "my_data": "my-data",
+}
 
 
 @dataclass(frozen=True)
