@@ -38,8 +38,16 @@ def other(call):
 
 
 def said(call: Call, first: str, message_id: str, text: str, *, edited_at: dt.datetime | None = None):
-    return IncomingMessage(Kind.NEW, WORKSPACE, call.channel_of(first), message_id, author=call.person(first),
-                           text=text, at=dt.datetime.now(dt.UTC), edited_at=edited_at)
+    return IncomingMessage(
+        Kind.NEW,
+        WORKSPACE,
+        call.channel_of(first),
+        message_id,
+        author=call.person(first),
+        text=text,
+        at=dt.datetime.now(dt.UTC),
+        edited_at=edited_at,
+    )
 
 
 def edit(call: Call, first: str, message_id: str, text: str, at: dt.datetime) -> IncomingMessage:
@@ -131,20 +139,39 @@ def test_only_a_groups_members_are_quoted_in_its_channel(call):
 
     # A participant of another group writes here: not quoted, told kindly (once), privately.
     for n in range(3):
-        result = capture.message_posted(workspace=WORKSPACE, channel_id=theirs, message_id=f"6.{n}",
-                                        author=somebody_else, text="Hello from the wrong room", sent_at=T0)
+        result = capture.message_posted(
+            workspace=WORKSPACE,
+            channel_id=theirs,
+            message_id=f"6.{n}",
+            author=somebody_else,
+            text="Hello from the wrong room",
+            sent_at=T0,
+        )
         assert result.quote_id is None and "not a member" in result.reason
     told = call.chat.private[somebody_else.user_id]
     assert len(told) == 1 and "not in that group" in told[0] and "Your own group is group" in told[0]
     # A stranger to the breakout (joined the public channel): not quoted, told, with no group to go to.
     stranger = paul.__class__("USTRANGER", "Stan Ranger", "Stan")
-    assert capture.message_posted(workspace=WORKSPACE, channel_id=theirs, message_id="7.1", author=stranger,
-                                  text="Hi all", sent_at=T0).quote_id is None
+    assert (
+        capture.message_posted(
+            workspace=WORKSPACE, channel_id=theirs, message_id="7.1", author=stranger, text="Hi all", sent_at=T0
+        ).quote_id
+        is None
+    )
     (note,) = call.chat.private["USTRANGER"]
     assert "not in that group" in note and "Your own group" not in note
     # The facilitator listens in every group: welcome there, not quoted, not told off.
-    assert capture.message_posted(workspace=WORKSPACE, channel_id=theirs, message_id="8.1",
-                                  author=call.facilitator.person, text="Two minutes left", sent_at=T0).quote_id is None
+    assert (
+        capture.message_posted(
+            workspace=WORKSPACE,
+            channel_id=theirs,
+            message_id="8.1",
+            author=call.facilitator.person,
+            text="Two minutes left",
+            sent_at=T0,
+        ).quote_id
+        is None
+    )
     assert call.chat.private["UFAC"] == []
     # The group's own members are quoted as ever.
     assert call.says("Paul", "Mine to say")[1].quote_id

@@ -62,13 +62,15 @@ def test_replies_edits_and_deletions_while_the_bot_was_down_are_read_back(call_f
 
     call.start_bot()
     caught_up(call)
-    assert sorted(quotes_of(call)) == sorted([
-        "Said before, edited while away: receive",
-        "Said before and left alone",
-        "A reply in the question's thread while away",
-        "New while away",
-        "New while away, then edited: v2",
-    ])
+    assert sorted(quotes_of(call)) == sorted(
+        [
+            "Said before, edited while away: receive",
+            "Said before and left alone",
+            "A reply in the question's thread while away",
+            "New while away",
+            "New while away, then edited: v2",
+        ]
+    )
     assert call.sb.calls("conversations.replies")  # the question's thread was read too
     # A reconnect reads back again and changes nothing: everything is stored once.
     runs = call.bot.catch_up.runs
@@ -135,8 +137,11 @@ def test_only_the_groups_members_are_quoted_and_others_are_told_kindly(call_fact
     call.sb.wait_until(lambda: quotes_of(call) == ["Ours to say"], timeout=10, message="the member's quote")
     settled(call)
     for who in (visitor, stranger):
-        call.sb.wait_until(lambda who=who: any("not in that group" in e["text"] for e in who.ephemerals(two)),
-                           timeout=10, message=f"{who.name} told")
+        call.sb.wait_until(
+            lambda who=who: any("not in that group" in e["text"] for e in who.ephemerals(two)),
+            timeout=10,
+            message=f"{who.name} told",
+        )
         notes = [e["text"] for e in who.ephemerals(two) if "not in that group" in e["text"]]
         assert len(notes) == 1, (who.name, who.ephemerals())  # told once, privately, not per message
     assert quotes_of(call) == ["Ours to say"]
