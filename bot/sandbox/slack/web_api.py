@@ -348,14 +348,14 @@ def _in_window(msg: dict[str, Any], args: dict[str, Any]) -> bool:
     return True
 
 
-def _history_page(sb: Any, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+def _history_page(sb: SlackSandbox, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
     """One page with Slack's ``has_more`` and an opaque ``next_cursor`` (only when there is more)."""
     try:
         limit = int(args.get("limit") or HISTORY_DEFAULT_LIMIT)
     except ValueError:
         raise SlackError("invalid_limit") from None
     # A sandbox may lower the ceiling, as Slack does for apps outside its Marketplace (15).
-    limit = max(1, min(limit, int(getattr(sb, "history_limit", None) or HISTORY_MAX_LIMIT)))
+    limit = max(1, min(limit, sb.history_limit or HISTORY_MAX_LIMIT))
     cursor = args.get("cursor") or ""
     try:
         start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
