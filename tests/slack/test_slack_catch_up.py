@@ -44,13 +44,15 @@ def test_replies_edits_and_deletions_while_the_bot_was_down_are_read_back(call_f
     edited = first.post(channel, "Said before, edited while away: recieve")
     deleted = second.post(channel, "Said before, deleted while away")
     first.post(channel, "Said before and left alone")
-    settled(call)
-    assert len(quotes_of(call)) == 3
+    parent = second.post(channel, "A thread's start, deleted while away")
+    first.reply(channel, parent, "An answer in that thread, which stays")
+    call.sb.wait_until(lambda: len(quotes_of(call)) == 5, timeout=10, message="five quotes")
 
     call.stop_bot()
     before = len(call.sb.events())
     first.edit(channel, edited, "Said before, edited while away: receive")
     second.delete(channel, deleted)
+    second.delete(channel, parent)  # leaves a tombstone: its thread stays
     question = call.question_ts(channel, 1)
     second.reply(channel, question, "A reply in the question's thread while away")
     first.post(channel, "New while away")
@@ -69,6 +71,7 @@ def test_replies_edits_and_deletions_while_the_bot_was_down_are_read_back(call_f
             "A reply in the question's thread while away",
             "New while away",
             "New while away, then edited: v2",
+            "An answer in that thread, which stays",
         ]
     )
     assert call.sb.calls("conversations.replies")  # the question's thread was read too
@@ -76,7 +79,19 @@ def test_replies_edits_and_deletions_while_the_bot_was_down_are_read_back(call_f
     runs = call.bot.catch_up.runs
     call.sb.drop_socket_connections()
     caught_up(call, runs + 1)
-    assert len(quotes_of(call)) == 5
+    assert len(quotes_of(call)) == 6
+
+
+def test_a_deleted_thread_start_is_removed_not_rewritten_as_its_tombstone(call_factory) -> None:
+    call = call_factory(mode="socket")
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    channel = call.channel_of(call.people[0])
+    first, second, *_ = members(call, channel)
+    parent = first.post(channel, "Start of a thread")
+    second.reply(channel, parent, "An answer")
+    call.sb.wait_until(lambda: len(quotes_of(call)) == 2, timeout=10, message="two quotes")
+    first.delete(channel, parent)  # Slack sends message_changed with a tombstone, not message_deleted
+    call.sb.wait_until(lambda: quotes_of(call) == ["An answer"], timeout=10, message="the thread's start removed")
 
 
 def test_a_hundred_replies_during_an_outage_are_all_read_back_page_by_page(call_factory) -> None:

@@ -156,8 +156,8 @@ class CatchUp:
         """One message read back: captured as if it had just arrived, and an edit made while the bot
         was away applied (only if newer than what is stored). False when the bound is reached."""
         ts = str(message.get("ts") or "")
-        if not ts or ts in there:
-            return True
+        if not ts or ts in there or message.get("subtype") == "tombstone":
+            return True  # a tombstone is a deleted thread parent: not there (its replies are read)
         if len(there) >= self.bound:
             log.warning(
                 "reading back %s: stopped after %d messages (the bound); no deletions applied there",

@@ -62,6 +62,11 @@ def message_event(event: dict[str, Any], *, workspace: str, people: People) -> I
     subtype = event.get("subtype")
     if subtype == "message_changed":
         message = event.get("message") or {}
+        if message.get("subtype") == "tombstone" and message.get("ts"):
+            # A thread's parent deleted: Slack leaves "This message was deleted." in its place.
+            return IncomingMessage(
+                kind=Kind.DELETED, workspace=workspace, channel_id=channel_id, message_id=str(message["ts"])
+            )
         if message.get("bot_id") or not message.get("ts") or not message.get("user"):
             return None
         return edit_of(message, workspace=workspace, channel_id=channel_id, fallback_ts=event.get("event_ts"))

@@ -820,6 +820,11 @@ def changed_event(ts: str, channel: Channel, msg: dict[str, Any], previous: dict
 
 
 def deleted_event(ts: str, channel: Channel, msg: dict[str, Any]) -> dict[str, Any]:
+    """``message_deleted``; for a thread's parent that left a tombstone, Slack sends ``message_changed``
+    with the tombstone as the message instead."""
+    left = next((m for m in channel.messages if m["ts"] == msg["ts"]), None)
+    if left is not None and left.get("subtype") == "tombstone":
+        return changed_event(ts, channel, left, msg)
     return {
         "type": "message",
         "subtype": "message_deleted",
