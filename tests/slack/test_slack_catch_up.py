@@ -161,3 +161,51 @@ def test_only_the_groups_members_are_quoted_and_others_are_told_kindly(call_fact
         assert len(notes) == 1, (who.name, who.ephemerals())  # told once, privately, not per message
     assert quotes_of(call) == ["Ours to say"]
     assert "Your own group is group 1" in next(e["text"] for e in visitor.ephemerals(two) if "group" in e["text"])
+
+
+def test_an_edit_carries_slacks_edit_time_and_a_tombstone_is_a_deletion() -> None:
+    from bot.adapters.slack import translate
+    from bot.services.events import Kind
+    from bot.services.port import PersonInfo
+
+    def people(user_id: str) -> PersonInfo:
+        return PersonInfo(user_id, user_id)
+
+    # The shape of Slack's own test payload (bolt-python): the message's ts only on previous_message.
+    changed = {
+        "type": "message",
+        "subtype": "message_changed",
+        "message": {
+            "type": "message",
+            "text": "updated",
+            "user": "U111",
+            "edited": {"user": "U111", "ts": "1665102362.000000"},
+        },
+        "previous_message": {"type": "message", "text": "original", "user": "U111", "ts": "1665102338.901939"},
+        "channel": "C111",
+        "event_ts": "1665102362.013600",
+    }
+    edit = translate.message_event(changed, workspace="slack:T111", people=people)
+    assert edit is not None and edit.kind is Kind.EDITED and edit.message_id == "1665102338.901939"
+    assert edit.edited_at is not None and edit.edited_at.timestamp() == 1665102362.0  # edited.ts, not event_ts
+    tombstone = dict(
+        changed,
+        message={
+            "subtype": "tombstone",
+            "text": "This message was deleted.",
+            "user": "USLACKBOT",
+            "ts": "1665102338.901939",
+            "thread_ts": "1665102338.901939",
+        },
+    )
+    gone = translate.message_event(tombstone, workspace="slack:T111", people=people)
+    assert gone is not None and gone.kind is Kind.DELETED and gone.message_id == "1665102338.901939"
+    read_back = {
+        "type": "message",
+        "user": "U111",
+        "text": "updated",
+        "ts": "1665102338.901939",
+        "edited": {"user": "U111", "ts": "1665102362.000000"},
+    }
+    message = translate.said(read_back, workspace="slack:T111", channel_id="C111", people=people)
+    assert message is not None and message.kind is Kind.NEW and message.edited_at == edit.edited_at

@@ -61,7 +61,9 @@ def message_event(event: dict[str, Any], *, workspace: str, people: People) -> I
     channel_id = str(event.get("channel") or "")
     subtype = event.get("subtype")
     if subtype == "message_changed":
-        message = event.get("message") or {}
+        message = dict(event.get("message") or {})
+        if not message.get("ts") and (event.get("previous_message") or {}).get("ts"):
+            message["ts"] = event["previous_message"]["ts"]  # the message's id, where only the original has it
         if message.get("subtype") == "tombstone" and message.get("ts"):
             # A thread's parent deleted: Slack leaves "This message was deleted." in its place.
             return IncomingMessage(
@@ -99,7 +101,8 @@ def edit_of(
 def edit_as_new(event: dict[str, Any], *, workspace: str, people: People) -> IncomingMessage | None:
     """An edit that overtook its message carries the whole message: taken as the message itself
     (with its new text). Only a plain message: an edited join or bot post is still nothing."""
-    message = event.get("message") or {}
+    message = dict(event.get("message") or {})
     if message.get("subtype"):
         return None
+    message.setdefault("ts", (event.get("previous_message") or {}).get("ts"))
     return said(message, workspace=workspace, channel_id=str(event.get("channel") or ""), people=people)
