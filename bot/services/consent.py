@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.domain.consent import LEVEL_WORDS, Level
+from bot.services.commands import readable
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments, NotFound
 from bot.services.lifecycle import Lifecycle
@@ -132,7 +133,7 @@ class Consents:
             return Level(record.level) if record else None
 
     def set_name(self, actor: Actor, *, name: str) -> str:
-        name = " ".join(name.split())
+        name = " ".join(readable(name).split())
         if not name or len(name) > 100:
             raise BadArguments("Give the name to use, e.g. /breakout name Sam Patel (at most 100 characters).")
         with self.core.db.transaction() as s:
