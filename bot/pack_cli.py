@@ -22,9 +22,9 @@ from bot.domain.consent import LEVEL_WORDS, Level
 @contextmanager
 def _chat(args: argparse.Namespace) -> Iterator[object]:
     from bot.cli import _settings
-    from bot.services.chat_import import ChatImports
     from bot.services.context import Core
     from bot.services.messages import MessageBook
+    from bot.services.pack import CallChat
     from bot.services.plans import PlanLibrary
     from bot.store.database import Database
 
@@ -37,7 +37,7 @@ def _chat(args: argparse.Namespace) -> Iterator[object]:
             plans=PlanLibrary(settings.prompts_dir),
             messages=MessageBook(settings.prompts_dir),
         )
-        yield ChatImports(core)
+        yield CallChat(core)
     finally:
         db.dispose()
 
@@ -48,17 +48,12 @@ def cmd_import_chat(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise BadArguments(f"{path}: no such file. Give the path of Zoom's saved chat (meeting_saved_chat.txt).")
-    size = path.stat().st_size
+    from bot.services.pack import CallChatFile
+
     with _chat(args) as chat:
-        if size > chat.max_bytes:  # type: ignore[attr-defined]
-            raise BadArguments(
-                f"{path}: the file is {size / 1048576:.1f} MB, larger than the "
-                f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported."  # type: ignore[attr-defined]
-            )
-        result = chat.import_into(  # type: ignore[attr-defined]
+        result = chat.import_file(  # type: ignore[attr-defined]
             args.breakout,
-            path.read_bytes(),
-            filename=path.name,
+            CallChatFile(path.name, path.stat().st_size, path.read_bytes),
             imported_by="command line",
             attendance=args.attendance,
         )

@@ -26,7 +26,7 @@ from bot.services.app import BreakoutApp
 from . import catch_up, errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
-from .port import SlackChat
+from .port import SlackPort
 from .services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,10 @@ class SlackBot:
         self.roles = Roles(
             self.client, self.directory, facilitators=settings.slack_facilitators, organisers=settings.slack_organisers
         )
-        self.chat = SlackChat(self.client, self.directory)
+        self.port = SlackPort(self.client, self.directory)
         extra: dict[str, Any] = {"now": now} if now is not None else {}
-        self.core = BreakoutApp(settings, self.chat, rng=rng, clock_name=clock_name, **extra)
-        self.services = SlackServices(self.core, self.chat, self.directory, self.roles)
+        self.core = BreakoutApp(settings, self.port, rng=rng, clock_name=clock_name, **extra)
+        self.services = SlackServices(self.core, self.port, self.directory, self.roles)
         self.app = App(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
