@@ -59,7 +59,7 @@ class CatchUp:
 
     @property
     def client(self) -> WebClient:
-        return self.services.chat.client
+        return self.services.port.client
 
     def request(self) -> None:
         with self._lock:
