@@ -92,7 +92,9 @@ class Bucket:
         """Real seconds until one call fits (0 if it fits now)."""
         self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        if self.tokens >= 1 - 1e-9:  # a call exactly on time is not refused for a rounding error
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
     def take(self) -> None:
         self.tokens -= 1
