@@ -26,6 +26,7 @@ from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
+from bot.services.recovery import Recovery
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -72,7 +73,7 @@ class BreakoutApp:
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
-        self.consents = Consents(self.core, self.lifecycle)
+        self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
         self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
@@ -93,7 +94,7 @@ class BreakoutApp:
 
     def _recover(self) -> None:
         """Runs in whichever process fires the clock, at its start and at each takeover."""
-        recovered = self.lifecycle.recover()
+        recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
 
@@ -163,6 +164,8 @@ class BreakoutApp:
             return self.consents.set_name(actor, name=command.text or "")
         if a == "forget-me":
             return self.consents.forget(actor)
+        if a == "my-data":
+            return self.consents.send_my_data(actor)
         raise AssertionError(a)
 
     def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:

@@ -42,6 +42,23 @@ class _LoggingHandler(WSGIRequestHandler):
         log.debug("http: " + format, *args)
 
 
+def refuse_unreadable_timestamps(handler: SlackRequestHandler) -> Callable[..., Any]:
+    """The WSGI app, with requests whose X-Slack-Request-Timestamp is not a number refused as unsigned (401).
+
+    slack-sdk's verifier does ``int(timestamp)`` and a ValueError there becomes HTTP 500; Slack
+    always sends whole seconds, so anything else is not from Slack.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [b'{"error": "invalid request"}']
+        return handler(environ, start_response)
+
+    return app
+
+
 class SlackBot:
     """The bot on Slack: start() connects (Socket Mode) or listens (HTTP); stop() undoes it."""
 
@@ -108,7 +125,7 @@ class SlackBot:
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
-            handler = SlackRequestHandler(self.app)
+            handler = refuse_unreadable_timestamps(SlackRequestHandler(self.app))
             self._server = make_server(
                 self.http_host,
                 self.http_port,

@@ -18,6 +18,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
+from bot.services.access import require_organiser
 from bot.services.commands import (
     BREAKOUT_USAGE,
     SUMMARY_USAGE,
@@ -25,7 +26,6 @@ from bot.services.commands import (
     parse_summary,
 )
 from bot.services.errors import BreakoutError
-from bot.services.lifecycle import require_organiser
 from bot.services.port import ChatError
 
 from .. import blocks as bk
