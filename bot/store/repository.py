@@ -94,7 +94,7 @@ def quote_counts(session: Session, *, breakout_id: int) -> dict[int, int]:
     rows = session.execute(
         select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id).group_by(Quote.group_id)
     )
-    return {group_id: count for group_id, count in rows}  # dict(rows) fails on SQLAlchemy 2.1: Result has keys()
+    return dict(rows.all())  # not dict(rows): a Result has keys(), so dict() would read it as a mapping
 
 
 def members(session: Session, *, breakout_id: int) -> list[tuple[Membership, Person]]:
