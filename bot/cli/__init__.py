@@ -118,8 +118,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         core = Core(
             db=db,
-            port=None,
-            plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
+            port=None,  # type: ignore[arg-type]
+            plans=PlanLibrary(settings.prompts_dir),
             messages=MessageBook(settings.prompts_dir),
         )
         summary = Summaries(core).build(args.breakout, by=args.by, highlights_only=args.highlights)

@@ -33,8 +33,8 @@ def _chat(args: argparse.Namespace) -> Iterator[object]:
     try:
         core = Core(
             db=db,
-            port=None,
-            plans=PlanLibrary(settings.prompts_dir),  # type: ignore[arg-type]
+            port=None,  # type: ignore[arg-type]
+            plans=PlanLibrary(settings.prompts_dir),
             messages=MessageBook(settings.prompts_dir),
         )
         yield ChatImports(core)
@@ -53,12 +53,12 @@ def cmd_import_chat(args: argparse.Namespace) -> int:
         if size > chat.max_bytes:  # type: ignore[attr-defined]
             raise BadArguments(
                 f"{path}: the file is {size / 1048576:.1f} MB, larger than the "
-                f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported."
-            )  # type: ignore[attr-defined]
-        result = chat.import_into(
+                f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported."  # type: ignore[attr-defined]
+            )
+        result = chat.import_into(  # type: ignore[attr-defined]
             args.breakout,
             path.read_bytes(),
-            filename=path.name,  # type: ignore[attr-defined]
+            filename=path.name,
             imported_by="command line",
             attendance=args.attendance,
         )

@@ -287,8 +287,8 @@ class ChatImports:
                 chosen = None if record is None else (ORGANISER_VIA if record.via == ORGANISER_VIA else "themselves")
                 out.append(
                     ChatAuthor(
-                        person.preferred_name or person.full_name,
-                        n,  # type: ignore[union-attr]
+                        person.preferred_name or person.full_name,  # type: ignore[union-attr]
+                        n,
                         Level(record.level) if record else default,
                         chosen,
                         person_id in member_ids,

@@ -94,7 +94,7 @@ def quote_counts(session: Session, *, breakout_id: int) -> dict[int, int]:
     rows = session.execute(
         select(Quote.group_id, func.count()).where(Quote.breakout_id == breakout_id).group_by(Quote.group_id)
     )
-    return dict(rows.all())  # not dict(rows): a Result has keys(), so dict() would read it as a mapping
+    return dict(rows.tuples().all())
 
 
 def members(session: Session, *, breakout_id: int) -> list[tuple[Membership, Person]]:
