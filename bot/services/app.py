@@ -164,9 +164,9 @@ class BreakoutApp:
             actor,
             breakout_id=command.breakout_id,
             channel_id=channel_id,
-            by=command.by,
+            by=command.by,  # type: ignore[arg-type]
             highlights_only=command.highlights_only,
-        )  # type: ignore[arg-type]
+        )
         breakout_id = self.summaries.find(actor, breakout_id=command.breakout_id, channel_id=channel_id)
         templates = self.settings.prompts_dir / "templates"
         markdown = render_markdown(summary, templates=templates)
