@@ -14,10 +14,10 @@ import sys
 from bot.config import SettingError, Settings
 
 from . import db, pack, plans, run, summary
-from .usage import UsageError
+from .usage import CommandFailed
 
 EXIT_REFUSED = 1  # the request was understood and refused: a sentence says why
-EXIT_USAGE = 2  # the command line or a setting is wrong (argparse uses 2 as well)
+EXIT_USAGE = 2  # a setting is wrong (argparse and UsageError use 2 as well)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
         return status
-    except UsageError as exc:
+    except CommandFailed as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except (BreakoutError, ChatError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_REFUSED

@@ -15,11 +15,15 @@ from bot.config import Settings
 from bot.demo import PLATFORMS, SLACK_MODES, default_platform, run_demo
 
 from .offline import open_database
-from .usage import UsageError, settings_of, writable_output
+from .usage import CommandFailed, UsageError, settings_of, writable_output
 
 DEMO_TIME_SCALE = 0.005  # a 10-minute question lasts 3 seconds
 DEMO_OUTPUT = "breakout-summary.md"
 ENV_GUIDE = "Put them in .env (.env.example lists every setting)."
+
+
+class DemoStalled(CommandFailed):
+    """The demo's story did not reach its end in time (a busy machine, or a bug the log will show)."""
 
 
 def slack_credentials_problem(settings: Settings) -> str | None:
@@ -111,7 +115,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = writable_output(args.output)
     settings = settings_of(args).replace(time_scale=args.time_scale)
     _database_ready(settings)
-    text = run_demo(settings, platform=platform, out=out, mode=args.mode or "socket")
+    try:
+        text = run_demo(settings, platform=platform, out=out, mode=args.mode or "socket")
+    except (TimeoutError, AssertionError) as exc:  # the demo's waits give up (sandboxes raise AssertionError)
+        raise DemoStalled(
+            f"The demo stopped before the end ({exc}). Run it again with -v to see the bot's log; on a busy "
+            "machine a larger --time-scale (e.g. 0.02) gives the bot more time."
+        ) from None
     print("\n" + "=" * 72 + "\nThe summary /summary returned:\n" + "=" * 72)
     print(text)
     print(f"(also written to {out})")

@@ -9,8 +9,16 @@ from pathlib import Path
 from bot.config import Settings
 
 
-class UsageError(Exception):
-    """A mistake on the command line that the person can fix: ``main`` prints the sentence, no traceback."""
+class CommandFailed(Exception):
+    """A command that cannot go on: ``main`` prints the sentence (no traceback) and exits with ``exit_code``."""
+
+    exit_code = 1
+
+
+class UsageError(CommandFailed):
+    """A mistake on the command line or in a setting that the person can fix."""
+
+    exit_code = 2  # as argparse exits for the mistakes it catches
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
