@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.services.port import ConsentOption, Delivery, GroupChannelRequest, Outgoing
+from bot.services.port import ConsentOption, ConsentPrompt, Delivery, GroupChannelRequest, Outgoing
 
 
 @dataclass
@@ -32,6 +32,7 @@ class LocalChat:
     private: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     files: dict[str, list[tuple[str, bytes]]] = field(default_factory=lambda: defaultdict(list))
     archived: set[str] = field(default_factory=set)
+    prompts: dict[str, list[ConsentPrompt]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -71,6 +72,11 @@ class LocalChat:
     ) -> None:
         with self._lock:
             self.private[user_id].append(text)
+
+    def ask_consent(self, *, user_id: str, channel_id: str, prompt: ConsentPrompt) -> None:
+        with self._lock:
+            self.private[user_id].append(prompt.text)
+            self.prompts[user_id].append(prompt)
 
     def send_file(
         self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None

@@ -21,7 +21,7 @@ from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryComman
 from bot.services.consent import Consents
 from bot.services.context import Actor, Core, utcnow
 from bot.services.curation import Curation
-from bot.services.errors import BadArguments
+from bot.services.errors import BadArguments, Usage
 from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.plans import PlanLibrary
@@ -88,8 +88,11 @@ class BreakoutApp:
 
     def start(self) -> None:
         """Start the clock (steps that fell due while down fire now) and finish interrupted work."""
-        self.clock.start(self.lifecycle.fire)
+        self.clock.start(self.lifecycle.fire, on_lead=self._recover)
         self._running = True
+
+    def _recover(self) -> None:
+        """Runs in whichever process fires the clock, at its start and at each takeover."""
         recovered = self.lifecycle.recover()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
@@ -115,8 +118,10 @@ class BreakoutApp:
         channel_id: str,
         participants: ParticipantsLookup | None = None,
         progress: Progress | None = None,
+        call_channel: str | None = None,
     ) -> str:
-        """Carry out one /breakout subcommand; returns the private reply."""
+        """Carry out one /breakout subcommand; returns the private reply. ``call_channel``: the call's
+        voice channel a start was typed from (Discord), kept with the breakout."""
         lc = self.lifecycle
         a = command.action
         if a == "help":
@@ -134,6 +139,7 @@ class BreakoutApp:
                 minutes=command.minutes,
                 include_facilitators=command.include_facilitators,
                 progress=progress,
+                call_channel=call_channel,
             )
             return result.describe()
         if a == "status":
@@ -181,7 +187,7 @@ class BreakoutApp:
         try:
             rendered = render_summary(summary, fmt, templates=templates)
         except (PdfUnavailable, PdfFailed) as exc:
-            raise BadArguments(f"{exc} format=html, format=docx and format=md work here.") from None
+            raise BadArguments(str(exc), hint=Usage("summary", "format", ("html", "docx", "md"))) from None
         except ValueError as exc:
             raise BadArguments(str(exc)) from None
         return SummaryDelivery(

@@ -1,5 +1,8 @@
 """Capture: replies in a group channel become quotes tied to their group and question.
 
+Adapters hand over neutral events (``bot.services.events.IncomingMessage``): which platform
+payloads are a person's words is the adapter's to decide.
+
 Text arrives in the neutral markup (Slack's message format: ``&amp; &lt; &gt;`` escaped, mentions as
 ``<@U1>``, channels as ``<#C1|name>``, ``<!here>``, links as ``<url|label>``); the Discord adapter
 converts to it. The quote is committed before the call returns, so an adapter that acknowledges
@@ -9,33 +12,17 @@ the platform only afterwards never loses one; the same platform message delivere
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.context import Core
-from bot.services.port import PersonInfo
+from bot.services.events import IncomingMessage, Kind
+from bot.services.port import ConsentPrompt, PersonInfo
 from bot.store import repository as repo
 from bot.store.models import Breakout, ConsentRecord, DeletedMessage, Post, Quote
-
-IGNORED_SUBTYPES = {
-    "channel_join",
-    "channel_leave",
-    "bot_message",
-    "channel_topic",
-    "channel_purpose",
-    "channel_name",
-    "channel_archive",
-    "channel_unarchive",
-    "group_join",
-    "group_leave",
-    "pinned_item",
-    "unpinned_item",
-    "reminder_add",
-    "tombstone",
-    "ekm_access_denied",
-}
 
 
 @dataclass(frozen=True)
@@ -45,6 +32,10 @@ class Captured:
     duplicate: bool = False
     ask_consent: bool = False  # first words from someone who has not chosen how to be named
     reason: str = ""
+    changed: bool = False  # an edit or a deletion that found its quote
+
+
+log = logging.getLogger(__name__)
 
 
 def message_key(workspace: str, channel_id: str, message_id: str) -> str:
@@ -54,6 +45,24 @@ def message_key(workspace: str, channel_id: str, message_id: str) -> str:
 class Capture:
     def __init__(self, core: Core):
         self.core = core
+
+    def receive(self, event: IncomingMessage) -> Captured:
+        """One message event from a platform. An edit that finds no quote reports ``changed=False``
+        (the adapter may take the edited message as new, when the edit overtook its message)."""
+        where = {"workspace": event.workspace, "channel_id": event.channel_id, "message_id": event.message_id}
+        if event.kind is Kind.DELETED:
+            return Captured(None, reason="deleted", changed=self.message_deleted(**where))
+        if event.kind is Kind.EDITED:
+            found = self.message_edited(**where, text=event.text, edited_at=event.at)
+            return Captured(None, reason="edited", changed=found)
+        assert event.author is not None, "a new message has an author"
+        return self.message_posted(
+            **where,
+            author=event.author,
+            text=event.text,
+            sent_at=event.at or self.core.now(),
+            thread_id=event.thread_id if event.kind is Kind.REPLY else None,
+        )
 
     def message_posted(
         self,
@@ -65,12 +74,57 @@ class Capture:
         text: str,
         sent_at: dt.datetime,
         thread_id: str | None = None,
-        subtype: str | None = None,
     ) -> Captured:
-        if author.is_bot or subtype in IGNORED_SUBTYPES:
+        """Store a person's message as a quote (once, however often it is delivered); the first words
+        of someone who has not chosen how to be named are followed by the consent prompt, privately."""
+        captured = self._store(
+            workspace=workspace,
+            channel_id=channel_id,
+            message_id=message_id,
+            author=author,
+            text=text,
+            sent_at=sent_at,
+            thread_id=thread_id,
+        )
+        if captured.quote_id is not None and not captured.duplicate:
+            key = message_key(workspace, channel_id, message_id)
+            with self.core.db.transaction() as s:
+                # A deletion handled while this message was being stored left its mark: honour it.
+                if s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is not None:
+                    quote = s.get(Quote, captured.quote_id)
+                    if quote is not None:
+                        s.delete(quote)
+                    return Captured(None, captured.breakout_id, reason="deleted while it was being stored")
+        if captured.ask_consent and captured.breakout_id is not None:
+            self._ask_consent(author.user_id, channel_id, captured.breakout_id)
+        return captured
+
+    def _ask_consent(self, user_id: str, channel_id: str, breakout_id: int) -> None:
+        """The quote is stored already; a prompt the platform refuses is logged, and the person can
+        still choose at any time with /breakout consent."""
+        prompt = ConsentPrompt(
+            text=self.core.messages.render("consent_prompt", None),
+            options=self.core.messages.consent_options(),
+            breakout_id=breakout_id,
+        )
+        try:
+            self.core.port.ask_consent(user_id=user_id, channel_id=channel_id, prompt=prompt)
+        except Exception:
+            log.warning("could not ask %s how to be named", user_id, exc_info=True)
+
+    def _store(
+        self,
+        *,
+        workspace: str,
+        channel_id: str,
+        message_id: str,
+        author: PersonInfo,
+        text: str,
+        sent_at: dt.datetime,
+        thread_id: str | None,
+    ) -> Captured:
+        if author.is_bot:
             return Captured(None, reason="not a person's message")
-        if subtype and subtype not in ("thread_broadcast", "file_share", "me_message"):
-            return Captured(None, reason=f"subtype {subtype}")
         if not text.strip() or text.lstrip().startswith("/"):
             return Captured(None, reason="empty or a command")
         key = message_key(workspace, channel_id, message_id)
@@ -171,22 +225,35 @@ class Capture:
             return True
 
     def message_deleted(self, *, workspace: str, channel_id: str, message_id: str) -> bool:
-        """Remove the quote. A deletion that overtook its message (in a running breakout's group
-        channel) is remembered by key, so the message arriving late is not stored."""
+        """Remove the quote, and remember the deletion by key (durably, in a running breakout's group
+        channel): the same message delivered again later (a retry, a replay after a restart, or a
+        deletion that overtook its message) is never stored."""
         key = message_key(workspace, channel_id, message_id)
         with self.core.db.transaction() as s:
             quote = s.scalar(select(Quote).where(Quote.message_key == key))
+            removed = quote is not None
             if quote is not None:
                 s.delete(quote)
-                return True
             breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
-            if (
+            remember = (
                 breakout is not None
-                and repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
+                and repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id) is not None
                 and s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is None
-            ):
-                s.add(DeletedMessage(message_key=key, deleted_at=self.core.now()))
-            return False
+            )
+        if remember:
+            try:
+                with self.core.db.transaction() as s:
+                    s.add(DeletedMessage(message_key=key, deleted_at=self.core.now()))
+            except IntegrityError:  # the same deletion, delivered twice at once: kept once
+                pass
+            if not removed:
+                # The message may have been stored meanwhile, past the check above: look once more.
+                with self.core.db.transaction() as s:
+                    late = s.scalar(select(Quote).where(Quote.message_key == key))
+                    if late is not None:
+                        s.delete(late)
+                        removed = True
+        return removed
 
     def channels_to_watch(self, *, workspace: str) -> list[tuple[str, dt.datetime]]:
         """The group channels of the running breakouts here, each with when its breakout started:

@@ -1,8 +1,9 @@
 """Curation: facilitators mark highlights; a participant takes one of their messages out, and puts it back.
 
-Adapters call these from reactions (⭐ to highlight, 🚫 to take out), a message shortcut (Slack) or a
-message context-menu command (Discord). The quote is found by the same natural key capture stored it
-under, so the platform's own message id is all an adapter needs.
+Adapters call these from reactions (translated into a ``Meaning``: ⭐ highlights, 🚫 takes out, under
+each platform's own emoji names), a message shortcut (Slack) or a message context-menu command
+(Discord). The quote is found by the same natural key capture stored it under, so the platform's own
+message id is all an adapter needs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from sqlalchemy.orm import Session
 from bot.services.capture import message_key
 from bot.services.context import Actor, Core
 from bot.services.errors import NotAllowed, NotFound
+from bot.services.events import Meaning
 from bot.store.models import Person, Quote
-
-STAR = frozenset({"star", "star2", "glowing_star", "⭐", "🌟"})
-TAKE_OUT = frozenset({"no_entry_sign", "no_entry", "🚫", "⛔"})
 
 NOT_A_QUOTE = "That message isn't one of the breakout's quotes, so there is nothing to change."
 
@@ -47,16 +46,15 @@ class Curation:
             quote.excluded = False
         return "Done: that message is back in the write-up, named as you chose."
 
-    def reaction(self, actor: Actor, *, channel_id: str, message_id: str, emoji: str, added: bool) -> str | None:
+    def reaction(self, actor: Actor, *, channel_id: str, message_id: str, meaning: Meaning, added: bool) -> str | None:
         """A reaction that means something to us; ``None`` when it means nothing (or isn't theirs to give).
 
         Reactions are public and frequent, so a reaction that does not apply is ignored rather than refused.
         """
-        name = emoji.strip(":")
         try:
-            if name in STAR and (actor.is_facilitator or actor.is_organiser):
+            if meaning is Meaning.HIGHLIGHT and (actor.is_facilitator or actor.is_organiser):
                 return self.highlight(actor, channel_id=channel_id, message_id=message_id, on=added)
-            if name in TAKE_OUT:
+            if meaning is Meaning.LEAVE_OUT:
                 if added:
                     return self.take_out(actor, channel_id=channel_id, message_id=message_id)
                 return self.put_back(actor, channel_id=channel_id, message_id=message_id)

@@ -27,7 +27,7 @@ from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind, question_steps, seconds
 from bot.scheduling.clock import Clock
 from bot.services.context import Actor, Core
-from bot.services.errors import BadArguments, IllegalMove, NotAllowed, NotFound
+from bot.services.errors import BadArguments, IllegalMove, NotFound, Role, only
 from bot.services.port import ChatError, FanoutReport, GroupChannelRequest, MessageKind, Outgoing, PersonInfo
 from bot.store import repository as repo
 from bot.store.models import Breakout, Group, Membership, Post
@@ -170,6 +170,7 @@ class Lifecycle:
         minutes: float | None = None,
         include_facilitators: bool = False,
         progress: Progress | None = None,
+        call_channel: str | None = None,
     ) -> StartResult:
         require_facilitator(actor, "start a breakout")
         if groups is not None and size is not None:
@@ -249,6 +250,7 @@ class Lifecycle:
                     time_scale=self.core.time_scale,
                     started_by=actor.person.user_id,
                     started_at=now,
+                    call_channel_id=call_channel,
                 )
                 s.add(breakout)
                 s.flush()
@@ -372,6 +374,7 @@ class Lifecycle:
                     home_channel=breakout.home_channel,
                     voice_rooms=plan.voice_rooms,
                     topic=f"{breakout.title}: group {group.number}",
+                    call_channel=breakout.call_channel_id,
                 )
             )
         return out
@@ -888,12 +891,12 @@ class Lifecycle:
 
 def require_facilitator(actor: Actor, what: str) -> None:
     if not actor.is_facilitator:
-        raise NotAllowed(f"Only facilitators can {what}. If you should be one, ask an organiser to add you.")
+        raise only(Role.FACILITATOR, what)
 
 
 def require_organiser(actor: Actor, what: str) -> None:
     if not actor.is_organiser:
-        raise NotAllowed(f"Only organisers can {what}. If you should be one, ask a workspace admin to add you.")
+        raise only(Role.ORGANISER, what)
 
 
 def _failures(report: FanoutReport | None) -> str:

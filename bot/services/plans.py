@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.plan import Plan, PlanInvalid, Problem, load_plan
-from bot.services.errors import NotFound
+from bot.services.errors import NotFound, PickAPlan
 
 
 @dataclass(frozen=True)
@@ -49,4 +49,4 @@ class PlanLibrary:
             if path.is_file():
                 return load_plan_file(path)
         known = ", ".join(self.slugs()) or "(none: add a YAML file to prompts/plans/)"
-        raise NotFound(f"There is no plan called '{slug}'. Plans: {known}.")
+        raise NotFound(f"There is no plan called '{slug}'. Plans: {known}.", hint=PickAPlan())

@@ -4,11 +4,13 @@ Methods are synchronous: the scheduler fires steps in worker threads, and the se
 from there. An async platform (discord.py) bridges into its event loop inside its implementation.
 
 Minimum an implementation needs (``bot.adapters.slack.port``, ``bot.adapters.discord.port``, and
-``bot.services.local.LocalChat`` for the offline run):
+``bot.adapters.local.LocalChat`` for the offline run):
 
 - ``open_group_channel``: make or reuse the group's channel and put its members in it.
 - ``post``: post a timeline message (question, warning, welcome, close, broadcast) into a channel.
 - ``tell``: say something privately to one person (ephemeral or direct message).
+- ``ask_consent``: put the consent prompt to one person privately, rendered the platform's way
+  (Block Kit buttons, a discord.ui View).
 - ``send_file``: hand a person a file (the summary).
 - ``close_group_channel``: tidy a group channel when the breakout ends.
 
@@ -66,6 +68,15 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class ConsentPrompt:
+    """How may we name you? Asked of one person, with one choice per naming level."""
+
+    text: str
+    options: tuple[ConsentOption, ...]
+    breakout_id: int
+
+
+@dataclass(frozen=True)
 class GroupChannelRequest:
     breakout_id: int
     breakout_title: str
@@ -77,6 +88,7 @@ class GroupChannelRequest:
     home_channel: str  # where /breakout start was typed
     voice_rooms: bool = False  # the plan asks for a voice room per group (Discord)
     topic: str = ""
+    call_channel: str | None = None  # the call's voice channel, stored with the breakout (Discord)
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,10 @@ class ChatPort(Protocol):
         breakout_id: int | None = None,
     ) -> None:
         """Privately to one person; in ``channel_id`` as an ephemeral where the platform has those."""
+        ...
+
+    def ask_consent(self, *, user_id: str, channel_id: str, prompt: ConsentPrompt) -> None:
+        """Privately to the person who just spoke in ``channel_id`` for the first time."""
         ...
 
     def send_file(

@@ -74,6 +74,9 @@ class Breakout(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attendance: Mapped[int | None] = mapped_column(Integer)  # the call's own head count, if given
+    # The call's voice channel (Discord): people are moved from it into group rooms and back at the
+    # end, also by a bot that restarted in between.
+    call_channel_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     groups: Mapped[list[Group]] = relationship(
@@ -157,8 +160,9 @@ class Forgotten(Base):
 
 
 class DeletedMessage(Base):
-    """A deletion that arrived before the message it deletes (platforms don't promise order):
-    kept so the late message is not stored. Only the message's key, never its words."""
+    """A message deleted in a group channel: kept so that the message, delivered again (a retry, a
+    replay after a restart, or late because the deletion overtook it), is never stored. This table is
+    the one record of deletions; adapters keep none of their own. Only the message's key, never its words."""
 
     __tablename__ = "deleted_messages"
     __table_args__ = (UniqueConstraint("message_key", name="uq_deleted_messages_key"),)

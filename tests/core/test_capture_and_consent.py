@@ -66,8 +66,6 @@ def test_not_quotes_bots_joins_commands_and_other_channels(call):
     channel = call.channel_of("Matthew")
     assert capture.message_posted(workspace=WORKSPACE, channel_id=channel, message_id="b1", author=bot, text="hi",
                                   sent_at=now).quote_id is None
-    assert capture.message_posted(workspace=WORKSPACE, channel_id=channel, message_id="j1", author=call.person("Matthew"),
-                                  text="<@U000> has joined the channel", sent_at=now, subtype="channel_join").quote_id is None
     assert capture.message_posted(workspace=WORKSPACE, channel_id=channel, message_id="c1", author=call.person("Matthew"),
                                   text="/breakout status", sent_at=now).quote_id is None
     assert capture.message_posted(workspace=WORKSPACE, channel_id="random", message_id="r1", author=call.person("Matthew"),

@@ -419,7 +419,7 @@ def test_after_a_restart_people_still_go_back_to_the_main_call(call: DiscordCall
     stop = call.fiona.run_command(call.chat, "breakout stop").wait(messages=1, timeout=15)
     assert "Stopped" in stop.text
     call.wait_for(lambda: not call.group_channels(), what="the channels to go")
-    # ...but wrote it in each group channel's topic, so everyone is back where they started.
+    # ...but the database keeps it with the breakout, so everyone is back where they started.
     assert all(sb.voice_channel_of(p).id == call.call.id for p in call.people)
 
 

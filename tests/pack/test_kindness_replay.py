@@ -21,6 +21,7 @@ from bot.render.html import render_html
 from bot.render.markdown import render_markdown
 from bot.services.commands import SummaryCommand
 from bot.services.errors import BadArguments, NotAllowed, NotFound
+from bot.services.events import Meaning
 from bot.services.port import PersonInfo
 from tests.conftest import PROMPTS, SHARED
 from tests.core.harness import Call, prompts_copy
@@ -230,12 +231,12 @@ def test_highlights_only_and_taking_a_quote_out(session):
     curation.take_out(call.actor("Felize"), channel_id=felize_channel, message_id=felize_message)
     assert "Felize" not in [q.label for s in call.app.summaries.build(breakout).questions for q in s.quotes]
     assert curation.reaction(call.actor("Felize"), channel_id=felize_channel, message_id=felize_message,
-                             emoji="no_entry_sign", added=False)
+                             meaning=Meaning.LEAVE_OUT, added=False)
     assert "Felize" in [q.label for s in call.app.summaries.build(breakout).questions for q in s.quotes]
     # Reactions that don't apply are ignored, not refused.
     assert curation.reaction(call.actor("Paul"), channel_id=felize_channel, message_id=felize_message,
-                             emoji="⭐", added=True) is None
-    assert curation.reaction(call.actor("Paul"), channel_id="nowhere", message_id="1", emoji="🚫", added=True) is None
+                             meaning=Meaning.HIGHLIGHT, added=True) is None
+    assert curation.reaction(call.actor("Paul"), channel_id="nowhere", message_id="1", meaning=Meaning.LEAVE_OUT, added=True) is None
     with pytest.raises(NotFound):
         curation.take_out(call.actor("Paul"), channel_id="nowhere", message_id="1")
 

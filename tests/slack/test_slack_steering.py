@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 
@@ -15,7 +16,8 @@ def test_steering_commands_reach_every_group(call_factory) -> None:
         last = call.sb.bot_messages(c)[-1]
         assert last["blocks"][0]["text"]["text"] == "From the facilitator"
         assert last["blocks"][1]["text"]["text"] == "Please wrap up &amp; share one idea &lt;!here&gt;"
-    assert call.answer(call.breakout("extend 5")).startswith("Question 1 now has 15 min")
+    # 10 minutes + 5, less the seconds the start and broadcast took on a busy machine.
+    assert re.match(r"Question 1 now has (15 min|14 min \d+ s) left", call.answer(call.breakout("extend 5")))
     for c in groups:
         assert "added 5 minutes" in call.sb.bot_messages(c)[-1]["text"]
     assert call.answer(call.breakout("pause")).startswith("Paused with")

@@ -1,7 +1,8 @@
-"""The discord.py client: dependencies passed in, commands and persistent buttons added in setup_hook.
+"""The discord.py bot: dependencies passed in, command cogs and persistent buttons loaded in setup_hook.
 
 Modelled on discord.py's ``examples/advanced_startup.py``: the core (``BreakoutApp``), the port and
 the roles are handed to the bot; nothing is built inside a handler or read from the environment.
+A ``commands.Bot`` for its cogs only: it reads no prefix commands (``on_message`` is capture).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
-from discord import app_commands
+from discord.ext import commands as ext_commands
 
 from bot.services.app import BreakoutApp
 
 from . import commands, events
+from .errors import BreakoutTree
 from .people import Roles
 from .port import DiscordChat
 from .text import NO_MENTIONS
@@ -62,7 +64,7 @@ def invite_url(application_id: int | str) -> str:
     )
 
 
-class BreakoutBot(discord.Client):
+class BreakoutBot(ext_commands.Bot):
     def __init__(
         self,
         *,
@@ -80,12 +82,12 @@ class BreakoutBot(discord.Client):
         discord.VoiceClient.warn_dave = False
         options.setdefault("intents", breakout_intents())
         options.setdefault("allowed_mentions", NO_MENTIONS)
-        super().__init__(**options)
+        super().__init__(
+            command_prefix=ext_commands.when_mentioned, help_command=None, tree_cls=BreakoutTree, **options
+        )
         self.app: BreakoutApp = app  # type: ignore[assignment]  # None only for the command sync, where no handler runs
         self.port = port
         self.roles = roles or port.roles
-        self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self._start_core = start_core
         self.core_started = False
         self.catching_up: asyncio.Future[int] | None = None
@@ -95,7 +97,8 @@ class BreakoutBot(discord.Client):
         port.bind(self)
 
     async def setup_hook(self) -> None:
-        commands.register(self.tree)
+        for cog in commands.cogs(self):
+            await self.add_cog(cog)
         self.add_dynamic_items(ConsentButton)
 
     async def blocking(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -121,19 +124,6 @@ class BreakoutBot(discord.Client):
             await asyncio.get_running_loop().run_in_executor(None, self.app.shutdown)
         await super().close()
         self._workers.shutdown(wait=False, cancel_futures=True)
-
-    async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        log.error("command %s failed", getattr(interaction.command, "qualified_name", "?"), exc_info=error)
-        text = "That did not work (it is logged). Please try again in a moment."
-        if isinstance(error, app_commands.NoPrivateMessage):
-            text = "Use this command in a server channel."
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
-            else:
-                await interaction.response.send_message(text, ephemeral=True)
-        except discord.HTTPException:
-            pass
 
     async def on_message(self, message: discord.Message) -> None:
         await events.on_message(self, message)

@@ -1,8 +1,10 @@
-"""The application commands: ``/breakout <subcommand>`` and ``/summary``.
+"""The application commands, in discord.py's own shape: a ``GroupCog`` for ``/breakout <subcommand>``
+and a cog for ``/summary`` and the message menus, loaded in ``setup_hook``.
 
 Each handler defers at once (Discord allows 3 seconds), runs the blocking core in a worker thread
-(``bot.blocking``), and answers privately. Options map straight onto the core's command model;
-nothing is parsed from text. Commands are registered with Discord by ``sync_commands`` (a CLI step),
+(``bot.blocking``), and answers privately; what fails goes to the cogs' one error hook
+(``cog_app_command_error``), worded by ``.errors``. Options map straight onto the core's command
+model; nothing is parsed from text. Commands are registered with Discord by ``sync_commands`` (a CLI step),
 never on start-up: Discord limits how many commands an application may create per day.
 """
 
@@ -10,18 +12,19 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.domain.consent import Level
 from bot.services.commands import BreakoutCommand, SummaryCommand
 from bot.services.errors import BreakoutError
 from bot.services.lifecycle import require_organiser
 
+from .errors import OOPS, answer_error
 from .events import where_captured
 from .people import participant_pool, workspace_of
 from .port import clip
@@ -45,8 +48,6 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
 React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
 
-OOPS = "Something went wrong on the bot's side (it is logged). Please try again in a moment."
-
 LEVEL_CHOICES = [
     app_commands.Choice(name="Use my full name", value=Level.FULL_NAME.value),
     app_commands.Choice(name="First name only", value=Level.FIRST_NAME.value),
@@ -60,26 +61,21 @@ def _bot(interaction: discord.Interaction) -> BreakoutBot:
     return interaction.client  # type: ignore[return-value]
 
 
-async def answer(interaction: discord.Interaction, work: Callable[[], str], *, what: str) -> None:
-    """Defer privately, run ``work`` off the loop, send its reply (or the person's error) privately."""
+async def answer(interaction: discord.Interaction, work: Callable[[], str]) -> None:
+    """Defer privately, run ``work`` off the loop, send its reply privately. A failure goes to the
+    cog's error hook (``Answering.cog_app_command_error``), which words it."""
     bot = _bot(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        reply = await bot.blocking(work)
-    except BreakoutError as exc:
-        reply = str(exc)
-    except Exception:
-        log.exception("%s by %s in %s failed", what, interaction.user.id, interaction.channel_id)
-        reply = OOPS
+    reply = await bot.blocking(work)
     await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-def _run(interaction: discord.Interaction, command: BreakoutCommand, **extra: object) -> Callable[[], str]:
+def _run(interaction: discord.Interaction, command: BreakoutCommand, **extra: Any) -> Callable[[], str]:
     bot = _bot(interaction)
     assert interaction.guild is not None
     actor = bot.roles.actor(interaction.user, interaction.guild.id)
     channel_id = str(interaction.channel_id)
-    return lambda: bot.app.run_breakout_command(actor, command, channel_id=channel_id, **extra)  # type: ignore[arg-type]
+    return lambda: bot.app.run_breakout_command(actor, command, channel_id=channel_id, **extra)
 
 
 async def plan_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -150,11 +146,28 @@ def _curate(interaction: discord.Interaction, message: discord.Message, what: st
     return lambda: act(actor, channel_id=str(channel_id), message_id=str(message.id))
 
 
-def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.ContextMenu, ...]:
-    """Fresh command objects per bot (a restarted bot in the same process gets its own)."""
-    breakout = app_commands.Group(name="breakout", description="Run breakout discussions in this call", guild_only=True)
+class Answering(commands.Cog):
+    """What both command cogs share: one error hook, so every failure is worded in one place."""
 
-    @breakout.command(name="start", description="Split the people in your voice channel (or this channel) into groups")
+    def __init__(self, bot: BreakoutBot) -> None:
+        self.bot = bot
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """A person's mistake gets its sentence; ours is logged (in ``errors.sentence``) and apologised for."""
+        await answer_error(interaction, error, self.bot.roles)
+
+
+@app_commands.guild_only()
+class BreakoutCommands(
+    Answering, commands.GroupCog, group_name="breakout", group_description="Run breakout discussions in this call"
+):
+    """``/breakout <subcommand>``: the facilitator's steering and everyone's naming choices."""
+
+    @app_commands.command(
+        name="start", description="Split the people in your voice channel (or this channel) into groups"
+    )
     @app_commands.describe(
         plan="The session plan",
         groups="How many groups",
@@ -165,6 +178,7 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
     )
     @app_commands.autocomplete(plan=plan_autocomplete)
     async def start(
+        self,
         interaction: discord.Interaction,
         plan: str,
         groups: app_commands.Range[int, 1, 50] | None = None,
@@ -173,67 +187,90 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         role: discord.Role | None = None,
         include_facilitators: bool = False,
     ) -> None:
-        bot = _bot(interaction)
         member = interaction.user
         if not isinstance(member, discord.Member) or interaction.guild is None:
             await interaction.response.send_message("Start breakouts in a server channel.", ephemeral=True)
             return
-        pool = participant_pool(member, interaction.channel, bot.roles, role=role)  # type: ignore[arg-type]
-        bot.port.remember_call(str(interaction.channel_id), pool.voice_channel_id)
+        pool = participant_pool(member, interaction.channel, self.bot.roles, role=role)  # type: ignore[arg-type]
         command = BreakoutCommand(
             "start", plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include_facilitators
         )
-        work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators))
-        await answer(interaction, lambda: f"{work()}\nPeople: {pool.source}.", what="/breakout start")
+        call = str(pool.voice_channel_id) if pool.voice_channel_id is not None else None
+        work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators), call_channel=call)
+        await answer(interaction, lambda: f"{work()}\nPeople: {pool.source}.")
 
-    @breakout.command(name="status", description="Which question, time left, groups and quotes so far")
-    async def status(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
-        await answer(
-            interaction, _run(interaction, BreakoutCommand("status", breakout_id=breakout_number)), what="status"
-        )
+    @app_commands.command(name="status", description="Which question, time left, groups and quotes so far")
+    async def status(self, interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("status", breakout_id=breakout_number)))
 
-    @breakout.command(name="next", description="Skip ahead to the next question (ends after the last)")
-    async def next_question(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("next", breakout_id=breakout_number)), what="next")
+    @app_commands.command(name="next", description="Skip ahead to the next question (ends after the last)")
+    async def next_question(self, interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("next", breakout_id=breakout_number)))
 
-    @breakout.command(name="extend", description="More time for the current question")
-    async def extend(interaction: discord.Interaction, minutes: app_commands.Range[float, 0.1, 240.0]) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)), what="extend")
+    @app_commands.command(name="extend", description="More time for the current question")
+    async def extend(self, interaction: discord.Interaction, minutes: app_commands.Range[float, 0.1, 240.0]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)))
 
-    @breakout.command(name="broadcast", description="Post a message to every group")
-    async def broadcast(interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)), what="broadcast")
+    @app_commands.command(name="broadcast", description="Post a message to every group")
+    async def broadcast(self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)))
 
-    @breakout.command(name="pause", description="Stop the clock")
-    async def pause(interaction: discord.Interaction) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("pause")), what="pause")
+    @app_commands.command(name="pause", description="Stop the clock")
+    async def pause(self, interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("pause")))
 
-    @breakout.command(name="resume", description="Restart the clock")
-    async def resume(interaction: discord.Interaction) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("resume")), what="resume")
+    @app_commands.command(name="resume", description="Restart the clock")
+    async def resume(self, interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("resume")))
 
-    @breakout.command(name="stop", description="End the breakout now")
-    async def stop(interaction: discord.Interaction, breakout_number: int | None = None) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("stop", breakout_id=breakout_number)), what="stop")
+    @app_commands.command(name="stop", description="End the breakout now")
+    async def stop(self, interaction: discord.Interaction, breakout_number: int | None = None) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("stop", breakout_id=breakout_number)))
 
-    @breakout.command(name="consent", description="How you may be named if you are quoted")
+    @app_commands.command(name="consent", description="How you may be named if you are quoted")
     @app_commands.choices(level=LEVEL_CHOICES)
-    async def consent(interaction: discord.Interaction, level: app_commands.Choice[str]) -> None:
-        await answer(
-            interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))), what="consent"
+    async def consent(self, interaction: discord.Interaction, level: app_commands.Choice[str]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))))
+
+    @app_commands.command(name="name", description="The name to use for you in the write-up")
+    async def name(self, interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)))
+
+    @app_commands.command(name="forget-me", description="Delete everything stored about you")
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        await answer(interaction, _run(interaction, BreakoutCommand("forget-me")))
+
+    @app_commands.command(name="help", description="What the /breakout commands do")
+    async def help_(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+class SummaryCommands(Answering):
+    """``/summary`` (the write-up, or the call's chat import) and the message menus that take one's own
+    message out of the write-up and put it back."""
+
+    def __init__(self, bot: BreakoutBot) -> None:
+        super().__init__(bot)
+        # Discord.py has no context-menu decorator for cog methods: the menus are made here, added to
+        # the tree when the cog loads, and their failures reach the tree's handler (the same words).
+        self.menus = tuple(
+            app_commands.guild_only()(app_commands.ContextMenu(name=name, callback=callback))
+            for name, callback in (("Leave out of write-up", self.leave_out), ("Put back in write-up", self.put_back))
         )
 
-    @breakout.command(name="name", description="The name to use for you in the write-up")
-    async def name(interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)), what="name")
+    async def cog_load(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
 
-    @breakout.command(name="forget-me", description="Delete everything stored about you")
-    async def forget_me(interaction: discord.Interaction) -> None:
-        await answer(interaction, _run(interaction, BreakoutCommand("forget-me")), what="forget-me")
+    async def cog_unload(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
 
-    @breakout.command(name="help", description="What the /breakout commands do")
-    async def help_(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    async def leave_out(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        await answer(interaction, _curate(interaction, message, "take_out"))
+
+    async def put_back(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        await answer(interaction, _curate(interaction, message, "put_back"))
 
     @app_commands.command(name="summary", description="The write-up of a breakout, privately, as a file")
     @app_commands.guild_only()
@@ -246,6 +283,7 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         import_chat="Instead: import the call's Zoom chat export (a .txt file; organisers)",
     )
     async def summary(
+        self,
         interaction: discord.Interaction,
         breakout_number: int | None = None,
         by: Literal["question", "group"] = "question",
@@ -253,7 +291,7 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         highlights: bool = False,
         import_chat: discord.Attachment | None = None,
     ) -> None:
-        bot = _bot(interaction)
+        bot = self.bot
         assert interaction.guild is not None
         if import_chat is not None:
             await _import_chat(interaction, import_chat, breakout_number)
@@ -261,17 +299,7 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = bot.roles.actor(interaction.user, interaction.guild.id)
         command = SummaryCommand(breakout_id=breakout_number, by=by, format=file_format, highlights_only=highlights)
-        try:
-            delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
-        except BreakoutError as exc:
-            # The core words options the Slack way (format=html); on Discord they are picked as format:html.
-            text = re.sub(r"\bformat=(md|html|docx|pdf)\b", r"format:\1", str(exc))
-            await interaction.followup.send(for_discord(text), ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        except Exception:
-            log.exception("/summary by %s failed", interaction.user.id)
-            await interaction.followup.send(OOPS, ephemeral=True)
-            return
+        delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
         # Discord renders Markdown, so the preview is the write-up itself; the file is the whole of it.
         preview = discord.utils.escape_mentions(delivery.markdown)
         if len(preview) > 1900:
@@ -280,22 +308,10 @@ def build() -> tuple[app_commands.Command | app_commands.Group | app_commands.Co
         file = discord.File(io.BytesIO(delivery.content), filename=delivery.filename)
         await interaction.followup.send(preview, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def leave_out(interaction: discord.Interaction, message: discord.Message) -> None:
-        await answer(interaction, _curate(interaction, message, "take_out"), what="Leave out of write-up")
 
-    async def put_back(interaction: discord.Interaction, message: discord.Message) -> None:
-        await answer(interaction, _curate(interaction, message, "put_back"), what="Put back in write-up")
-
-    menus = tuple(
-        app_commands.ContextMenu(name=name, callback=app_commands.guild_only()(callback))
-        for name, callback in (("Leave out of write-up", leave_out), ("Put back in write-up", put_back))
-    )
-    return (breakout, summary, *menus)
-
-
-def register(tree: app_commands.CommandTree, *, guild: discord.abc.Snowflake | None = None) -> None:
-    for command in build():
-        tree.add_command(command, guild=guild)
+def cogs(bot: BreakoutBot) -> tuple[commands.Cog, ...]:
+    """Fresh cogs (and command objects) per bot: a restarted bot in the same process gets its own."""
+    return (BreakoutCommands(bot), SummaryCommands(bot))
 
 
 def workspace(interaction: discord.Interaction) -> str:

@@ -1,6 +1,8 @@
 """Capture: what people write in the group text channels becomes quotes; edits and deletions follow.
 
-Needs the message content intent (see the README and deploy/discord.md). The quote is committed by
+Gateway events are translated into the core's neutral events (``bot.services.events``): message
+types, threads and emoji stop here. The core puts the consent prompt to a first-time speaker itself,
+through the port. Needs the message content intent (see the README and deploy/discord.md). The quote is committed by
 the core before anything else happens; the same message delivered twice (a gateway replay after a
 RESUME) is stored once, by its natural key (server, channel, message id).
 """
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.services.curation import STAR, TAKE_OUT
+from bot.services.events import IncomingMessage, Kind, Meaning
 
 from .people import person_info, workspace_of
 from .text import to_neutral
@@ -54,43 +56,40 @@ def _neutral(bot: BreakoutBot, content: str) -> str:
     return to_neutral(content, channel_name=channel_name)
 
 
-async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
+def said(bot: BreakoutBot, message: discord.Message) -> IncomingMessage | None:
+    """A person's message in a server as a neutral event (new, or a reply); ``None`` for anything else."""
     if message.guild is None or message.author.bot or message.webhook_id is not None:
-        return  # the bot's own posts and other bots' come back here too: never quotes
+        return None  # the bot's own posts and other bots' come back here too: never quotes
     if message.type not in CAPTURED_TYPES:
-        return
+        return None
     channel_id, thread_id = where_captured(bot, message.channel.id, message.channel)
     if thread_id is None and message.reference is not None and message.reference.message_id:
         thread_id = str(message.reference.message_id)  # a reply to a question belongs to that question
-    workspace = workspace_of(message.guild.id)
+    return IncomingMessage(
+        kind=Kind.REPLY if thread_id else Kind.NEW,
+        workspace=workspace_of(message.guild.id),
+        channel_id=str(channel_id),
+        message_id=str(message.id),
+        author=person_info(message.author),
+        text=_neutral(bot, message.content),
+        at=message.created_at,
+        thread_id=thread_id,
+    )
+
+
+async def _receive(bot: BreakoutBot, channel_id: int, event: IncomingMessage, doing: str) -> None:
+    """Hand one event to the core, in its channel's order; a failure is logged with what it was."""
     try:
         async with _in_order(bot, channel_id):
-            captured = await bot.blocking(
-                bot.app.capture.message_posted,
-                workspace=workspace,
-                channel_id=str(channel_id),
-                message_id=str(message.id),
-                author=person_info(message.author),
-                text=_neutral(bot, message.content),
-                sent_at=message.created_at,
-                thread_id=thread_id,
-            )
+            await bot.blocking(bot.app.capture.receive, event)
     except Exception:
-        log.exception("capturing message %s in %s failed", message.id, channel_id)
-        return
-    if captured.ask_consent and captured.breakout_id is not None:
-        prompt = bot.app.messages.render("consent_prompt", None)
-        try:
-            await bot.port.tell_async(
-                message.author.id,
-                prompt,
-                channel_id=channel_id,
-                consent_options=bot.app.messages.consent_options(),
-                breakout_id=captured.breakout_id,
-                guild_id=message.guild.id,
-            )
-        except discord.HTTPException:
-            log.warning("could not ask %s how to be named", message.author.id, exc_info=True)
+        log.exception("%s %s in %s failed", doing, event.message_id, channel_id)
+
+
+async def on_message(bot: BreakoutBot, message: discord.Message) -> None:
+    event = said(bot, message)
+    if event is not None:
+        await _receive(bot, int(event.channel_id), event, "capturing message")
 
 
 async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateEvent) -> None:
@@ -99,70 +98,64 @@ async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateE
         return  # embeds resolving also arrive as edits, without content
     channel_id, _ = where_captured(bot, event.channel_id)
     edited = data.get("edited_timestamp")
-    try:
-        async with _in_order(bot, channel_id):
-            await bot.blocking(
-                bot.app.capture.message_edited,
-                workspace=workspace_of(event.guild_id),
-                channel_id=str(channel_id),
-                message_id=str(event.message_id),
-                text=_neutral(bot, data["content"]),
-                edited_at=dt.datetime.fromisoformat(edited) if edited else None,
-            )
-    except Exception:
-        log.exception("applying the edit of message %s failed", event.message_id)
+    incoming = IncomingMessage(
+        kind=Kind.EDITED,
+        workspace=workspace_of(event.guild_id),
+        channel_id=str(channel_id),
+        message_id=str(event.message_id),
+        text=_neutral(bot, data["content"]),
+        at=dt.datetime.fromisoformat(edited) if edited else None,
+    )
+    await _receive(bot, channel_id, incoming, "applying the edit of message")
+
+
+def _deleted(guild_id: int, channel_id: int, message_id: int | str) -> IncomingMessage:
+    return IncomingMessage(
+        kind=Kind.DELETED, workspace=workspace_of(guild_id), channel_id=str(channel_id), message_id=str(message_id)
+    )
 
 
 async def on_raw_message_delete(bot: BreakoutBot, event: discord.RawMessageDeleteEvent) -> None:
     if event.guild_id is None:
         return
     channel_id, _ = where_captured(bot, event.channel_id)
-    try:
-        async with _in_order(bot, channel_id):
-            await bot.blocking(
-                bot.app.capture.message_deleted,
-                workspace=workspace_of(event.guild_id),
-                channel_id=str(channel_id),
-                message_id=str(event.message_id),
-            )
-    except Exception:
-        log.exception("applying the deletion of message %s failed", event.message_id)
+    await _receive(
+        bot, channel_id, _deleted(event.guild_id, channel_id, event.message_id), "applying the deletion of message"
+    )
 
 
 async def on_raw_bulk_message_delete(bot: BreakoutBot, event: discord.RawBulkMessageDeleteEvent) -> None:
     if event.guild_id is None:
         return
     channel_id, _ = where_captured(bot, event.channel_id)
-    async with _in_order(bot, channel_id):
-        for message_id in event.message_ids:
-            try:
-                await bot.blocking(
-                    bot.app.capture.message_deleted,
-                    workspace=workspace_of(event.guild_id),
-                    channel_id=str(channel_id),
-                    message_id=str(message_id),
-                )
-            except Exception:
-                log.exception("applying the deletion of message %s failed", message_id)
+    for message_id in event.message_ids:
+        await _receive(
+            bot, channel_id, _deleted(event.guild_id, channel_id, message_id), "applying the deletion of message"
+        )
 
 
-CURATING = STAR | TAKE_OUT
+#: The reactions that mean something to the write-up; all others cost nothing.
+MEANINGS: dict[str, Meaning] = {
+    "⭐": Meaning.HIGHLIGHT,
+    "🌟": Meaning.HIGHLIGHT,
+    "🚫": Meaning.LEAVE_OUT,
+    "⛔": Meaning.LEAVE_OUT,
+}
 
 
-def _emoji_name(emoji: discord.PartialEmoji) -> str | None:
-    """The reaction as curation knows it: unicode only (a server's custom emoji called "star" is not ⭐)."""
+def meaning_of(emoji: discord.PartialEmoji) -> Meaning | None:
+    """Unicode only: a server's custom emoji called "star" is not ⭐."""
     if emoji.is_custom_emoji() or not emoji.name:
         return None
-    name = emoji.name.replace("\ufe0f", "")
-    return name if name in CURATING else None
+    return MEANINGS.get(emoji.name.replace("\ufe0f", ""))
 
 
 async def on_raw_reaction(bot: BreakoutBot, event: discord.RawReactionActionEvent) -> None:
     """⭐ from a facilitator or organiser marks a quote as a highlight; 🚫 from its author takes it out of
     the write-up; taking the reaction back undoes either. Other reactions cost nothing (no lookup, no
     database). What it did is said to the person by DM; a reaction that does not apply is ignored."""
-    name = _emoji_name(event.emoji)
-    if name is None or event.guild_id is None or event.user_id == getattr(bot.user, "id", None):
+    meaning = meaning_of(event.emoji)
+    if meaning is None or event.guild_id is None or event.user_id == getattr(bot.user, "id", None):
         return
     guild = bot.get_guild(event.guild_id)
     member = event.member or (guild.get_member(event.user_id) if guild is not None else None)
@@ -183,17 +176,17 @@ async def on_raw_reaction(bot: BreakoutBot, event: discord.RawReactionActionEven
                 actor,
                 channel_id=str(channel_id),
                 message_id=str(event.message_id),
-                emoji=name,
+                meaning=meaning,
                 added=event.event_type == "REACTION_ADD",
             )
     except Exception:
-        log.exception("the %s reaction by %s on %s failed", name, event.user_id, event.message_id)
+        log.exception("the %s reaction by %s on %s failed", meaning.value, event.user_id, event.message_id)
         return
     if reply:
         try:
             await bot.port.tell_async(member.id, reply)  # privately or not at all: never in the group channel
         except discord.HTTPException:
-            log.info("could not tell %s about their %s reaction (DMs closed?)", member.id, name)
+            log.info("could not tell %s about their %s reaction (DMs closed?)", member.id, meaning.value)
 
 
 HISTORY_PAGE = 100
@@ -240,18 +233,15 @@ async def _read_back_one(bot: BreakoutBot, message: discord.Message) -> None:
     if message.edited_at is None or message.author.bot or message.guild is None:
         return
     channel_id, _ = where_captured(bot, message.channel.id, message.channel)
-    try:
-        async with _in_order(bot, channel_id):
-            await bot.blocking(
-                bot.app.capture.message_edited,
-                workspace=workspace_of(message.guild.id),
-                channel_id=str(channel_id),
-                message_id=str(message.id),
-                text=_neutral(bot, message.content),
-                edited_at=message.edited_at,
-            )
-    except Exception:
-        log.exception("applying the edit of message %s on reading back failed", message.id)
+    edit = IncomingMessage(
+        kind=Kind.EDITED,
+        workspace=workspace_of(message.guild.id),
+        channel_id=str(channel_id),
+        message_id=str(message.id),
+        text=_neutral(bot, message.content),
+        at=message.edited_at,
+    )
+    await _receive(bot, channel_id, edit, "applying on reading back the edit of message")
 
 
 async def catch_up(bot: BreakoutBot, *, page_size: int = HISTORY_PAGE, bound: int = READ_BACK_BOUND) -> int:
@@ -316,16 +306,10 @@ async def _catch_up_channel(
     if complete and stored:
         gone = sorted(stored - there, key=int)
         for message_id in gone:
-            try:
-                async with _in_order(bot, channel.id):
-                    await bot.blocking(
-                        bot.app.capture.message_deleted,
-                        workspace=workspace,
-                        channel_id=str(channel.id),
-                        message_id=message_id,
-                    )
-            except Exception:
-                log.exception("applying the deletion of message %s on reading back failed", message_id)
+            deleted = IncomingMessage(
+                kind=Kind.DELETED, workspace=workspace, channel_id=str(channel.id), message_id=message_id
+            )
+            await _receive(bot, channel.id, deleted, "applying on reading back the deletion of message")
         if gone:
             log.info("reading back %s: %d quote(s) whose messages were deleted meanwhile removed", name, len(gone))
     return len(there)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 import secrets
 import threading
 from collections.abc import Coroutine, Sequence
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
-from bot.services.port import ChatError, ConsentOption, Delivery, GroupChannelRequest, Outgoing
+from bot.services.port import ChatError, ConsentOption, ConsentPrompt, Delivery, GroupChannelRequest, Outgoing
 
 from .people import Roles
 from .text import NO_MENTIONS, for_discord, heading
@@ -37,7 +36,6 @@ T = TypeVar("T")
 MAX_CONTENT = 2000
 CATEGORY_PREFIX = "Breakout · "
 CATEGORY_LIMIT = 50  # channels per category (Discord)
-CALL_MARKER = re.compile(r"call: <#(\d+)>")
 
 
 def clip(text: str, limit: int = MAX_CONTENT) -> str:
@@ -62,7 +60,6 @@ class DiscordChat:
         self.roles = roles or Roles()
         self.timeout = timeout
         self.client: BreakoutBot | None = None
-        self._main_voice: dict[str, int] = {}  # home text channel id -> the call's voice channel
         self._breakout_locks: dict[int, asyncio.Lock] = {}
         self._move_locks: dict[int, asyncio.Lock] = {}
         self._deleted: set[int] = set()
@@ -71,14 +68,6 @@ class DiscordChat:
 
     def bind(self, client: BreakoutBot) -> None:
         self.client = client
-
-    def remember_call(self, home_channel: str, voice_channel_id: int | None) -> None:
-        """The voice channel the breakout was started from: people go back there at the end."""
-        with self._guard:
-            if voice_channel_id is None:
-                self._main_voice.pop(home_channel, None)
-            else:
-                self._main_voice[home_channel] = voice_channel_id
 
     # ------------------------------------------------------------------ bridging
 
@@ -155,6 +144,20 @@ class DiscordChat:
                 breakout_id=breakout_id,
             ),
             "send a private message",
+        )
+
+    def ask_consent(self, *, user_id: str, channel_id: str, prompt: ConsentPrompt) -> None:
+        """By direct message with the buttons; in the group channel (addressed, not pinging) when the
+        person's DMs are closed."""
+        self._run(
+            self.tell_async(
+                int(user_id),
+                prompt.text,
+                channel_id=int(channel_id),
+                consent_options=prompt.options,
+                breakout_id=prompt.breakout_id,
+            ),
+            "ask how to name someone",
         )
 
     def send_file(
@@ -272,8 +275,8 @@ class DiscordChat:
                 ),
                 None,
             )
-            call_id = self._call_of(request, text)
-            topic = clip(request.topic + (f" · call: <#{call_id}>" if call_id else ""), 1024)
+            call_id = int(request.call_channel) if request.call_channel else None
+            topic = clip(request.topic, 1024)
             needed = (text is None) + (request.voice_rooms and room is None)
             category = (
                 text.category
@@ -302,14 +305,6 @@ class DiscordChat:
         if request.voice_rooms and room is not None:
             await self._move_in(request, people, room, call_id)
         return str(text.id)
-
-    def _call_of(self, request: GroupChannelRequest, text: discord.TextChannel | None) -> int | None:
-        """The main call's voice channel: remembered at /breakout start, or (after a restart) read
-        back from the group channel's topic, where it was written for that reason."""
-        call_id = self._main_voice.get(request.home_channel)
-        if call_id is None and text is not None and text.topic and (found := CALL_MARKER.search(text.topic)):
-            call_id = int(found.group(1))
-        return call_id
 
     async def _move_in(
         self,
@@ -384,8 +379,7 @@ class DiscordChat:
         if not isinstance(text, discord.TextChannel) or text.id in self._deleted:
             return  # already gone
         guild, category = text.guild, text.category
-        call_id = self._call_of(request, text)
-        call = guild.get_channel(call_id) if call_id else None
+        call = guild.get_channel(int(request.call_channel)) if request.call_channel else None
         room = next(
             (
                 c

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain.consent import Level
-from bot.services.errors import BreakoutError
 from bot.services.port import ConsentOption
 
+from .errors import sentence
 from .people import person_info, workspace_of
 from .text import NO_MENTIONS, for_discord
 
@@ -68,13 +68,10 @@ class ConsentButton(
             result = await bot.blocking(
                 bot.app.consents.choose, actor, level=self.level, via="button", breakout_id=self.breakout_id
             )
-            reply = result.confirmation
-        except BreakoutError as exc:
-            reply = str(exc)
-        except Exception:
-            log.exception("consent click by %s on breakout %s failed", interaction.user.id, self.breakout_id)
-            reply = "Sorry, I could not record that just now; please press the button again in a moment."
-        await interaction.followup.send(for_discord(reply), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            reply = for_discord(result.confirmation)
+        except Exception as exc:
+            reply = sentence(exc, bot.roles, interaction.guild)  # logged there when it is ours
+        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 def consent_view(options: Sequence[ConsentOption], *, guild_id: int, breakout_id: int) -> discord.ui.View:

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.services.port import (
     ChatError,
     ConsentOption,
+    ConsentPrompt,
     Delivery,
     GroupChannelRequest,
     Outgoing,
@@ -200,6 +201,16 @@ class SlackChat:
             self.client.chat_postMessage(channel=self.dm(user_id), text=fallback, blocks=blocks)
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(reason(exc)) from exc
+
+    def ask_consent(self, *, user_id: str, channel_id: str, prompt: ConsentPrompt) -> None:
+        """An ephemeral in the group channel with the buttons (a direct message where that fails)."""
+        self.tell(
+            user_id=user_id,
+            channel_id=channel_id,
+            text=prompt.text,
+            consent_options=prompt.options,
+            breakout_id=prompt.breakout_id,
+        )
 
     def dm(self, user_id: str) -> str:
         if user_id not in self._dm:

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.services.app import BreakoutApp
 
-from . import listeners
+from . import errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
 from .port import SlackChat
@@ -81,6 +81,8 @@ class SlackBot:
             process_before_response=True,
             request_verification_enabled=self.mode == "http",
         )
+        errors.register(self.app, self.services)  # the one error handler
+        self.services.use_actor_middleware(self.app)  # who is asking, once per request
         listeners.register(self.app, self.services)
         self.http_host, self.http_port = http_host, http_port if http_port is not None else settings.slack_port
         self.ping_interval = ping_interval

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.services.commands import (
     BREAKOUT_USAGE,
@@ -24,18 +24,17 @@ from bot.services.commands import (
     parse_breakout,
     parse_summary,
 )
-from bot.services.errors import BreakoutError, NotFound
+from bot.services.errors import BreakoutError
 from bot.services.lifecycle import require_organiser
 from bot.services.port import ChatError
 
 from .. import blocks as bk
-from .. import files
+from .. import errors, files
 from ..port import reason
-from ..services import SlackServices
+from ..services import SlackServices, actor_of
 
 log = logging.getLogger(__name__)
 
-SORRY = "Something went wrong on our side (it is logged). Please try again in a minute."
 #: A summary longer than this many messages goes only as a file.
 MAX_SUMMARY_MESSAGES = 3
 
@@ -102,23 +101,12 @@ class ProgressReporter:
         self.respond(**bk.reply_payload(text), replace_original=True)
 
 
-def _answer(work: Callable[[], str], services: SlackServices, *, with_plans: bool = False) -> str:
-    """Run one command; turn every kind of failure into the sentence the typist should read."""
+def _answer(work: Callable[[], str], services: SlackServices) -> str:
+    """Run one command; a failure becomes the sentence the typist reads (``errors.sentence``)."""
     try:
         return work()
-    except NotFound as exc:
-        text = str(exc)
-        return f"{text}\n\n{services.plan_list()}" if with_plans and "plan" in text.lower() else text
-    except BreakoutError as exc:
-        return str(exc)
-    except ChatError as exc:
-        return f"Slack refused: {exc}"
-    except (SlackApiError, SlackClientError) as exc:
-        log.warning("a command failed on the Slack side: %s", exc)
-        return f"Slack refused: {reason(exc)}"
-    except Exception:
-        log.exception("a command failed")
-        return SORRY
+    except Exception as exc:
+        return errors.sentence(exc, services)
 
 
 def register(app: App, s: SlackServices) -> None:
@@ -126,7 +114,7 @@ def register(app: App, s: SlackServices) -> None:
         try:
             parsed = parse_breakout(command.get("text", ""))
         except BreakoutError as exc:
-            ack(**bk.reply_payload(f"{exc}\n\n{s.plan_list()}"))
+            ack(**bk.reply_payload(f"{errors.sentence(exc, s)}\n\n{s.plan_list()}"))
             return
         if parsed.action == "help":
             ack(**bk.reply_payload(f"{BREAKOUT_USAGE}\n\n{s.plan_list()}"))
@@ -135,7 +123,7 @@ def register(app: App, s: SlackServices) -> None:
             # (the ack and the lazy listener race) and be what the typist sees last.
             ack()
 
-    def run_breakout(command: dict[str, Any], respond: Respond) -> None:
+    def run_breakout(command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         try:
             parsed = parse_breakout(command.get("text", ""))
         except BreakoutError:
@@ -148,10 +136,15 @@ def register(app: App, s: SlackServices) -> None:
             progress(f"starting {parsed.plan}")
 
         def work() -> str:
-            actor = s.actor(command.get("team_id"), command["user_id"])
+            actor = actor_of(context)
 
             def participants() -> tuple[list[Any], list[Any]]:
-                people = s.directory.people_in(channel_id)
+                try:
+                    people = s.directory.people_in(channel_id)
+                except SlackApiError as exc:
+                    if exc.response.get("error") in errors.HIDDEN_CHANNEL:
+                        raise errors.HiddenChannel(reason(exc)) from exc
+                    raise
                 facilitators = [p for p in people if s.roles.is_facilitator(p.user_id)]
                 return people, facilitators
 
@@ -159,10 +152,7 @@ def register(app: App, s: SlackServices) -> None:
                 actor, parsed, channel_id=channel_id, participants=participants, progress=progress
             )
 
-        text = _answer(work, s, with_plans=parsed.action == "start")
-        if parsed.action == "start" and "channel_not_found" in text:
-            text += "\nIf this is a private channel, invite the bot to it first (/invite @breakout-bot)."
-        progress.finish(text)
+        progress.finish(_answer(work, s))
 
     app.command("/breakout")(ack=ack_breakout, lazy=[run_breakout])
 
@@ -170,11 +160,11 @@ def register(app: App, s: SlackServices) -> None:
         try:
             parse_summary(command.get("text", ""))
         except BreakoutError as exc:
-            ack(**bk.reply_payload(str(exc)))
+            ack(**bk.reply_payload(errors.sentence(exc, s)))
             return
         ack()
 
-    def run_summary(command: dict[str, Any], respond: Respond) -> None:
+    def run_summary(command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         try:
             parsed = parse_summary(command.get("text", ""))
         except BreakoutError:
@@ -183,7 +173,7 @@ def register(app: App, s: SlackServices) -> None:
         messages: list[tuple[str, list[dict[str, Any]]]] = []
 
         def work() -> str:
-            actor = s.actor(command.get("team_id"), user_id)
+            actor = actor_of(context)
             if parsed.action == "import":
                 return _import_chat(s, actor, user_id=user_id, channel_id=channel_id, breakout_id=parsed.breakout_id)
             delivery = s.core.summary_for(actor, parsed, channel_id=channel_id)
