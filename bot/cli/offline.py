@@ -11,9 +11,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from bot.config import Settings
 from bot.services.context import Core
-from bot.services.port import ChatError, ConsentOption, Delivery, GroupChannelRequest, Outgoing
+from bot.services.port import ChatError, ConsentOption, ConsentPrompt, Delivery, GroupChannelRequest, Outgoing
 from bot.store.database import Database
 
 from .usage import UsageError
@@ -52,6 +54,9 @@ class OfflinePort:
         breakout_id: int | None = None,
     ) -> None:
         raise self._refuse("message a person")
+
+    def ask_consent(self, *, user_id: str, channel_id: str, prompt: ConsentPrompt) -> None:
+        raise self._refuse("ask a person how to name them")
 
     def send_file(
         self, *, user_id: str, filename: str, content: bytes, title: str, channel_id: str | None = None
@@ -106,18 +111,33 @@ def check_database_url(url: str) -> None:
             )
 
 
+def _unreachable(url: str, exc: OperationalError) -> UsageError:
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+    return UsageError(f"Could not open the database {shown} ({reason}). Check --database or DATABASE_URL.")
+
+
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """The product's database, migrated; a sentence, not a traceback, when it cannot be opened."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
-
     check_database_url(url)
     try:
         return Database(url, migrate=migrate)
     except OperationalError as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
-        raise UsageError(f"Could not open the database {shown} ({reason}). Check --database or DATABASE_URL.") from None
+        raise _unreachable(url, exc) from None
+
+
+def check_database(url: str) -> None:
+    """Connect once, without migrating (the bot does that as it starts): a sentence before anything runs."""
+    db = open_database(url, migrate=False)
+    try:
+        with db.engine.connect():
+            pass
+    except OperationalError as exc:
+        raise _unreachable(url, exc) from None
+    finally:
+        db.dispose()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import shlex
 from bot.config import Settings
 from bot.demo import PLATFORMS, SLACK_MODES, default_platform, run_demo
 
-from .offline import open_database
+from .offline import check_database, open_database
 from .usage import CommandFailed, UsageError, settings_of, writable_output
 
 DEMO_TIME_SCALE = 0.005  # a 10-minute question lasts 3 seconds
@@ -63,11 +63,6 @@ def discord_credentials_problem(settings: Settings) -> str | None:
     )
 
 
-def _database_ready(settings: Settings) -> None:
-    """Open (and migrate) the database once before starting, so a bad URL is a sentence, not a traceback."""
-    open_database(settings.database_url).dispose()
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     platform = args.platform
@@ -88,13 +83,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if platform == "slack":
         if problem := slack_credentials_problem(settings):
             raise UsageError(problem)
-        _database_ready(settings)
+        check_database(settings.database_url)
         from bot.adapters.slack.runner import run_slack
 
         return run_slack(settings) or 0
     if problem := discord_credentials_problem(settings):
         raise UsageError(problem)
-    _database_ready(settings)
+    check_database(settings.database_url)
     from bot.adapters.discord.runner import run_discord
 
     return run_discord(settings) or 0
@@ -114,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     out = writable_output(args.output)
     settings = settings_of(args).replace(time_scale=args.time_scale)
-    _database_ready(settings)
+    check_database(settings.database_url)
     try:
         text = run_demo(settings, platform=platform, out=out, mode=args.mode or "socket")
     except (TimeoutError, AssertionError) as exc:  # the demo's waits give up (sandboxes raise AssertionError)

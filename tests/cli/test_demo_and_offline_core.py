@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.cli.offline import OfflinePort
-from bot.services.port import ChatError, ChatPort, GroupChannelRequest, MessageKind, Outgoing
+from bot.services.port import ChatError, ChatPort, ConsentPrompt, GroupChannelRequest, MessageKind, Outgoing
 
 
 def test_demo_keeps_its_breakout_in_the_default_database_and_a_second_demo_adds_the_next(
@@ -58,14 +58,27 @@ def test_the_offline_port_is_a_chat_port_that_refuses_to_post() -> None:
     port: ChatPort = OfflinePort()
     assert isinstance(port, ChatPort) and port.platform == "offline"
     request = GroupChannelRequest(1, "Call", "plan", 1, "breakout-plan-1", ("U1",), (), "C1")
+    prompt = ConsentPrompt("How may we name you?", (), breakout_id=1)
     attempts = {
-        "open a group channel": lambda: port.open_group_channel(request),
-        "post a message": lambda: port.post(channel_id="C1", message=Outgoing(MessageKind.BROADCAST, "hello")),
-        "message a person": lambda: port.tell(user_id="U1", text="hello"),
-        "send a file": lambda: port.send_file(user_id="U1", filename="x.md", content=b"x", title="x"),
-        "close a group channel": lambda: port.close_group_channel(channel_id="C1", request=request, archive=False),
+        "open_group_channel": ("open a group channel", lambda: port.open_group_channel(request)),
+        "post": (
+            "post a message",
+            lambda: port.post(channel_id="C1", message=Outgoing(MessageKind.BROADCAST, "hello")),
+        ),
+        "tell": ("message a person", lambda: port.tell(user_id="U1", text="hello")),
+        "ask_consent": (
+            "ask a person how to name them",
+            lambda: port.ask_consent(user_id="U1", channel_id="C1", prompt=prompt),
+        ),
+        "send_file": ("send a file", lambda: port.send_file(user_id="U1", filename="x.md", content=b"x", title="x")),
+        "close_group_channel": (
+            "close a group channel",
+            lambda: port.close_group_channel(channel_id="C1", request=request, archive=False),
+        ),
     }
-    for what, attempt in attempts.items():
+    asked_of_a_platform = {n for n in vars(ChatPort) if not n.startswith("_") and callable(vars(ChatPort)[n])}
+    assert set(attempts) == asked_of_a_platform  # a method added to the port is refused here too
+    for what, attempt in attempts.values():
         with pytest.raises(ChatError, match=f"not connected to Slack or Discord, so it cannot {what}"):
             attempt()
 
