@@ -17,20 +17,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.domain.consent import LEVEL_WORDS, Level
-from bot.services.chat_import import ChatImports
+from bot.services.pack import CallChat, CallChatFile
 
 from .offline import offline_core
 from .usage import UsageError, settings_of
 
-MEGABYTE = 1024 * 1024
 ZOOM_CHAT_FILE = "meeting_saved_chat.txt"  # the name Zoom gives the chat it saves
 
 
 @contextmanager
-def _chat_imports(args: argparse.Namespace) -> Iterator[ChatImports]:
+def _call_chat(args: argparse.Namespace) -> Iterator[CallChat]:
     """The imported chat's use cases on an offline core, for one command."""
     with offline_core(settings_of(args)) as core:
-        yield ChatImports(core)
+        yield CallChat(core)
 
 
 def _chat_export(name: str) -> Path:
@@ -48,24 +47,18 @@ def _chat_export(name: str) -> Path:
 
 
 def cmd_import_chat(args: argparse.Namespace) -> int:
-    from bot.services.errors import BadArguments
-
     path = _chat_export(args.file)
-    size = path.stat().st_size
-    with _chat_imports(args) as chat:
-        if size > chat.max_bytes:
-            raise BadArguments(
-                f"{path}: the file is {size / MEGABYTE:.1f} MB, larger than the "
-                f"{chat.max_bytes / MEGABYTE:.1f} MB limit for a chat export. Nothing was imported."
-            )
+
+    def fetch() -> bytes:
         try:
-            data = path.read_bytes()
+            return path.read_bytes()
         except OSError as exc:
             raise UsageError(f"Could not read {path}: {exc.strerror or exc}.") from None
-        result = chat.import_into(
+
+    with _call_chat(args) as chat:
+        result = chat.import_file(
             args.breakout,
-            data,
-            filename=path.name,
+            CallChatFile(path.name, path.stat().st_size, fetch),
             imported_by="command line",
             attendance=args.attendance,
         )
@@ -74,7 +67,7 @@ def cmd_import_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_chat_authors(args: argparse.Namespace) -> int:
-    with _chat_imports(args) as chat:
+    with _call_chat(args) as chat:
         authors = chat.authors(args.breakout)
     if not authors:
         print(
@@ -99,7 +92,7 @@ def cmd_chat_naming(args: argparse.Namespace) -> int:
         level = Level.parse(args.level)
     except ValueError:
         raise BadArguments(f"'{args.level}' is not a naming choice. Use one of: {LEVEL_WORDS}.") from None
-    with _chat_imports(args) as chat:
+    with _call_chat(args) as chat:
         print(chat.record_naming(args.breakout, name=args.name, level=level, recorded_by="command line"))
     return 0
 
@@ -114,7 +107,7 @@ def cmd_attendance(args: argparse.Namespace) -> int:
         count = int(value)
     else:
         raise BadArguments(f"'{args.count}' is not a number of people (or 'auto' to count them).")
-    with _chat_imports(args) as chat:
+    with _call_chat(args) as chat:
         print(chat.set_attendance(args.breakout, count))
     return 0
 
@@ -123,7 +116,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.domain.naming import clean_name
     from bot.services.errors import BadArguments
 
-    with _chat_imports(args) as chat:
+    with _call_chat(args) as chat:
         if args.action == "list":
             for e in chat.messages(args.breakout):
                 flags = ("*" if e.highlighted else " ") + ("x" if e.excluded else " ")
@@ -149,7 +142,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_chat_forget(args: argparse.Namespace) -> int:
-    with _chat_imports(args) as chat:
+    with _call_chat(args) as chat:
         print(chat.forget_author(args.breakout, name=args.name))
     return 0
 

@@ -16,7 +16,6 @@ from bot.domain.summary import Summary
 from bot.render.markdown import render_markdown
 from bot.scheduling.clock import Clock
 from bot.services.capture import Capture
-from bot.services.chat_import import ChatImports
 from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
 from bot.services.consent import Consents
 from bot.services.context import Actor, Core, utcnow
@@ -24,8 +23,10 @@ from bot.services.curation import Curation
 from bot.services.errors import BadArguments, Usage
 from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
+from bot.services.pack import CallChat
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
+from bot.services.recovery import Recovery
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -72,9 +73,9 @@ class BreakoutApp:
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
-        self.consents = Consents(self.core, self.lifecycle)
+        self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
-        self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
+        self.call_chat = CallChat(self.core)  # the video call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
         self._running = False
 
@@ -93,7 +94,7 @@ class BreakoutApp:
 
     def _recover(self) -> None:
         """Runs in whichever process fires the clock, at its start and at each takeover."""
-        recovered = self.lifecycle.recover()
+        recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
 
@@ -163,6 +164,8 @@ class BreakoutApp:
             return self.consents.set_name(actor, name=command.text or "")
         if a == "forget-me":
             return self.consents.forget(actor)
+        if a == "my-data":
+            return self.consents.send_my_data(actor)
         raise AssertionError(a)
 
     def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:

@@ -16,7 +16,7 @@ from bot.services.app import BreakoutApp
 from .client import BreakoutBot
 from .endpoints import point_discord_py_at_api
 from .people import Roles
-from .port import DiscordChat
+from .port import DiscordPort
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ class DiscordRuntime:
 
     settings: Settings
     app: BreakoutApp
-    port: DiscordChat
+    port: DiscordPort
     bot: BreakoutBot
 
 
 def build(
     settings: Settings, *, app: BreakoutApp | None = None, clock_name: str | None = None, **bot_options: Any
 ) -> DiscordRuntime:
-    port = DiscordChat(roles_from(settings))
+    port = DiscordPort(roles_from(settings))
     app = app or BreakoutApp(settings, port, clock_name=clock_name)
     bot = BreakoutBot(app=app, port=port, **bot_options)
     return DiscordRuntime(settings, app, port, bot)
@@ -94,7 +94,7 @@ async def sync_commands_async(
     """Register the slash commands: globally, or on one server at once (``guild_id``, or the
     ``DISCORD_GUILD_ID`` setting). A deliberate step: Discord limits command creation per day."""
     await point_discord_py_at_api(settings.discord_api_url)
-    bot = BreakoutBot(app=None, port=DiscordChat(roles_from(settings)), start_core=False)
+    bot = BreakoutBot(app=None, port=DiscordPort(roles_from(settings)), start_core=False)
     target = guild_id or settings.discord_guild_id
     async with bot:
         await bot.login(_token(settings))  # REST only; setup_hook adds the commands to the tree

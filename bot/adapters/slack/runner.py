@@ -26,7 +26,7 @@ from bot.services.app import BreakoutApp
 from . import errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
-from .port import SlackChat
+from .port import SlackPort
 from .services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,23 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 class _LoggingHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)
+
+
+def refuse_unreadable_timestamps(handler: SlackRequestHandler) -> Callable[..., Any]:
+    """The WSGI app, with requests whose X-Slack-Request-Timestamp is not a number refused as unsigned (401).
+
+    slack-sdk's verifier does ``int(timestamp)`` and a ValueError there becomes HTTP 500; Slack
+    always sends whole seconds, so anything else is not from Slack.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [b'{"error": "invalid request"}']
+        return handler(environ, start_response)
+
+    return app
 
 
 class SlackBot:
@@ -69,10 +86,10 @@ class SlackBot:
         self.roles = Roles(
             self.client, self.directory, facilitators=settings.slack_facilitators, organisers=settings.slack_organisers
         )
-        self.chat = SlackChat(self.client, self.directory)
+        self.port = SlackPort(self.client, self.directory)
         extra: dict[str, Any] = {"now": now} if now is not None else {}
-        self.core = BreakoutApp(settings, self.chat, rng=rng, clock_name=clock_name, **extra)
-        self.services = SlackServices(self.core, self.chat, self.directory, self.roles)
+        self.core = BreakoutApp(settings, self.port, rng=rng, clock_name=clock_name, **extra)
+        self.services = SlackServices(self.core, self.port, self.directory, self.roles)
         self.app = App(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
@@ -108,7 +125,7 @@ class SlackBot:
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
-            handler = SlackRequestHandler(self.app)
+            handler = refuse_unreadable_timestamps(SlackRequestHandler(self.app))
             self._server = make_server(
                 self.http_host,
                 self.http_port,
