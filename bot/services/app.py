@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.domain.summary import Summary
 from bot.render.markdown import render_markdown
 from bot.scheduling.clock import Clock
+from bot.scheduling.leadership import Leadership
 from bot.services.capture import Capture
 from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
 from bot.services.consent import Consents
@@ -97,6 +98,19 @@ class BreakoutApp:
         recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
+
+    def hold(self, role: str, *, on_gain: Callable[[], None], on_loss: Callable[[], None]) -> Callable[[], None]:
+        """Take a role that one process of the fleet may hold at a time (Discord's gateway session).
+
+        On PostgreSQL it waits, as a standby, until the holder's database session ends; on SQLite the
+        one process holds it at once. Returns the function that gives the role up.
+        """
+        if self.db.engine.dialect.name != "postgresql":
+            on_gain()
+            return lambda: None
+        holder = Leadership(self.db.engine, scope=role, on_gain=on_gain, on_loss=on_loss, on_notify=lambda: None)
+        holder.start()
+        return holder.stop
 
     def shutdown(self) -> None:
         if self._running:

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.services.app import BreakoutApp
 
-from . import errors, listeners
+from . import catch_up, errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
 from .port import SlackPort
@@ -122,6 +122,7 @@ class SlackBot:
             self._handler = SocketModeHandler(
                 self.app, self.settings.slack_app_token, web_client=self.client, ping_interval=self.ping_interval
             )
+            self.catch_up = catch_up.follow(self.services, self._handler.client)  # on every (re)connection
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
@@ -136,6 +137,7 @@ class SlackBot:
             threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="slack-http", daemon=True
             ).start()
+            self.catch_up = catch_up.follow(self.services)  # what was said while the server was down
             log.info("listening for Slack on %s", self.url)
         return self
 
