@@ -56,7 +56,8 @@ def _imports(tree: ast.AST, *, top_only: bool) -> Iterator[ast.Import | ast.Impo
     yield from walk(tree, False)
 
 
-def graph(root: Path, *, top_only: bool) -> dict[str, set[str]]:
+def graph(root: Path, *, top_only: bool, external: bool = False) -> dict[str, set[str]]:
+    """Module -> the bot modules it imports; with ``external``, also the top-level names of other packages."""
     known = modules(root)
     edges: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
@@ -73,10 +74,13 @@ def graph(root: Path, *, top_only: bool) -> dict[str, set[str]]:
                 # ``from pkg import mod`` imports the module pkg.mod; ``from mod import name`` imports mod.
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
             for target in targets:
+                outside = target.split(".")[0]
                 while target and target not in known:
                     target = target.rpartition(".")[0]
                 if target and target != name:
                     edges[name].add(target)
+                elif not target and external and outside != PACKAGE:
+                    edges[name].add(outside)
     return edges
 
 
@@ -96,6 +100,8 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         stack.append(v)
         on_stack.add(v)
         for w in sorted(edges[v]):
+            if w not in edges:  # another package's name (graph(external=True))
+                continue
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
