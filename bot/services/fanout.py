@@ -122,8 +122,7 @@ class Fanout:
         with self.core.db.transaction() as s:
             breakout, plan = self._load(s, breakout_id)
             requests = group_requests(s, breakout, plan)
-            # A group whose opening failed (no channel, or no voice room) gets it tried again.
-            channels = {g.number: g.channel_id for g in breakout.groups if not g.channel_error}
+            channels = {g.number: g.channel_id for g in breakout.groups}
         report = FanoutReport(total=len(requests))
         lock = threading.Lock()
 

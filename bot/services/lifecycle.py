@@ -100,6 +100,7 @@ def _names_in_use(s: Session, *, workspace: str, besides: int) -> set[str]:
 # these many seconds, doubling up to the last, until it is done.
 TIDY_RETRY_FIRST = 5.0
 TIDY_RETRY_MOST = 300.0
+TIDY_GIVE_UP = dt.timedelta(days=1)  # as recovery: a breakout stopped longer ago is left as it is
 
 
 class Lifecycle:
@@ -548,6 +549,11 @@ class Lifecycle:
         with self.core.db.transaction() as s:
             breakout, _ = _load(s, breakout_id)
             scale = min(1.0, breakout.time_scale or 1.0)  # a compressed run (demo, tests) retries sooner
+            stopped_at = breakout.stopped_at
+        if stopped_at is not None and self.core.now() - stopped_at > TIDY_GIVE_UP:
+            log.warning("breakout %s: groups %s still not tidied after a day; giving up", breakout_id, left)
+            self._tidy_attempts.pop(breakout_id, None)
+            return False
         wait = min(TIDY_RETRY_MOST, TIDY_RETRY_FIRST * 2**attempt) * scale
         step = Step(StepKind.CHANNEL_CLOSED)
         log.info("breakout %s: groups %s not tidied yet; trying again in %ss", breakout_id, left, wait)
