@@ -26,6 +26,7 @@ from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
+from bot.services.replay import HandledRequests
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -76,6 +77,7 @@ class BreakoutApp:
         self.summaries = Summaries(self.core)
         self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
+        self.handled = HandledRequests(self.core)  # requests already handled: a replay does nothing
         self._running = False
 
     @property

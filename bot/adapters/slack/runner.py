@@ -27,6 +27,7 @@ from . import errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
 from .port import SlackChat
+from .replay import use_replay_guard
 from .services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class SlackBot:
             request_verification_enabled=self.mode == "http",
         )
         errors.register(self.app, self.services)  # the one error handler
+        use_replay_guard(self.app, self.core.handled)  # a replayed command or click does nothing
         self.services.use_actor_middleware(self.app)  # who is asking, once per request
         listeners.register(self.app, self.services)
         self.http_host, self.http_port = http_host, http_port if http_port is not None else settings.slack_port
