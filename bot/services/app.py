@@ -57,7 +57,7 @@ class BreakoutApp:
         clock_name: str | None = None,
     ):
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool=settings.database_pool)
         self.core = Core(
             db=self.db,
             port=port,
