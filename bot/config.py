@@ -119,9 +119,10 @@ class Settings:
 
     @property
     def database_pool(self) -> tuple[int, int]:
-        """(pool_size, max_overflow): a connection for each HTTP thread, plus the clock's, the lazy
-        listeners' and the workers' threads; overflow for a start's fan-out on top."""
-        return self.http_threads + 8, max(10, self.http_threads)
+        """(pool_size, max_overflow): a connection for each HTTP thread and a few for the clock, the
+        lazy listeners and the workers; overflow for bursts. A fleet of N processes on PostgreSQL
+        may open N x (threads + 12) connections (PostgreSQL allows 100 by default)."""
+        return self.http_threads + 4, 8
 
     @property
     def has_slack_credentials(self) -> bool:

@@ -140,3 +140,48 @@ def test_handled_ids_are_pruned_after_the_signature_window(database_url: str) ->
             assert session.scalar(select(func.count()).select_from(HandledRequest)) == 1
     finally:
         db.dispose()
+
+
+def test_http_mode_serves_a_burst_on_a_pool_sized_for_its_threads(sb: SlackSandbox, tmp_path: Path) -> None:
+    """waitress, with BREAKOUT_HTTP_THREADS threads and a deep backlog: 100 signed requests at once
+    are all answered, and the database pool has a connection for each thread."""
+    import asyncio
+
+    import aiohttp
+
+    from bot.adapters.slack.runner import SlackBot
+    from bot.config import Settings
+
+    settings = Settings.from_mapping(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'burst.db'}",
+            "BREAKOUT_PROMPTS_DIR": str(PROMPTS),
+            "SLACK_BOT_TOKEN": sb.bot_token,
+            "SLACK_SIGNING_SECRET": sb.signing_secret,
+            "SLACK_API_URL": sb.api_url,
+            "SLACK_MODE": "http",
+            "BREAKOUT_HTTP_THREADS": "6",
+        }
+    )
+    assert settings.http_backlog == 1024
+    with SlackBot(settings, http_host="127.0.0.1", http_port=0, clock_name=f"burst-{tmp_path.name}") as bot:
+        assert bot.core.db.engine.pool.size() == 6 + 4  # type: ignore[attr-defined]
+        body = b'{"token": "t", "challenge": "c-1", "type": "url_verification"}'
+
+        async def burst() -> list[tuple[int, str]]:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True)) as session:
+
+                async def one() -> tuple[int, str]:
+                    timestamp = str(int(time.time()))
+                    headers = {
+                        "Content-Type": "application/json",
+                        "X-Slack-Request-Timestamp": timestamp,
+                        "X-Slack-Signature": sign(sb.signing_secret, timestamp, body),
+                    }
+                    async with session.post(bot.url or "", data=body, headers=headers) as resp:
+                        return resp.status, await resp.text()
+
+                return await asyncio.gather(*(one() for _ in range(100)))
+
+        answers = asyncio.run(burst())
+        assert len(answers) == 100 and all(status == 200 and "c-1" in text for status, text in answers), answers
