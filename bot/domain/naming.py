@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote_plus, urlsplit
 
 from bot.domain.consent import Level
 
 ANOTHER = "another participant"
+# What stands where a forgotten person's platform id was (a facilitator's, an organiser's, inside words).
+FORGOTTEN = "forgotten"
 # One-word names that are also everyday words: only their capitalised form counts as a name.
 COMMON_WORDS = frozenset(
     """
@@ -163,6 +166,108 @@ class Link:
     label: str | None
 
 
+# --- names inside addresses ---------------------------------------------------------------------------------
+# An address can name someone as plainly as the words around it: /profile/jane-doe, ?user=JaneDoe,
+# janedoe.example.org. Such a link is shown by its site alone when the name goes beyond that person's consent.
+
+_ADDRESS_WORD = re.compile(r"[^\W_]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Link text that reads like an address (https://..., www..., nhs.uk/official): it could disguise the target.
+_LOOKS_LIKE_ADDRESS = re.compile(
+    r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.|(?<![\w@.-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,24}\b"
+)
+_MIN_JOINED = 4  # 'jdoe', 'janedoe': shorter joins ('ali') are ordinary letters in addresses
+
+
+def looks_like_address(text: str) -> bool:
+    """Whether link text reads like an address, so showing it instead of the real one could mislead."""
+    return bool(_LOOKS_LIKE_ADDRESS.search(text))
+
+
+def address_words(url: str) -> list[str]:
+    """The words an address is made of, as written: host, path, query and fragment, percent-escapes undone
+    and camelCase split ('/people/JaneDoe?u=jane.doe' -> people, Jane, Doe, u, jane, doe). Not the scheme."""
+    try:
+        parts = urlsplit(url)
+        text = " ".join((parts.netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        text = url
+    return _ADDRESS_WORD.findall(_CAMEL.sub(" ", unquote_plus(text)))
+
+
+def _words_of_form(form: str) -> tuple[str, ...]:
+    return tuple(w.casefold() for w in _ADDRESS_WORD.findall(form))
+
+
+class AddressNames:
+    """Finds the forms of names (``name_forms`` keys, casefolded) that an address holds: as words in order
+    ('jane-doe', 'Jane_Doe', 'JaneDoe'), or joined inside one word ('janedoe99', 'doejane', 'jdoe')."""
+
+    def __init__(self, forms: Iterable[str]):
+        self._starts: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._joined: dict[str, set[str]] = defaultdict(set)
+        for key in forms:
+            words = _words_of_form(key)
+            if not words:
+                continue
+            self._starts[words[0]].append((words, key))
+            if len(words) > 1:
+                for joined in ("".join(words), "".join(reversed(words)), words[0][0] + words[-1]):
+                    if len(joined) >= _MIN_JOINED:
+                        self._joined[joined].add(key)
+        alternatives = sorted(self._joined, key=len, reverse=True)
+        self._joined_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+
+    def find(self, url: str) -> dict[str, bool]:
+        """Each form found, and whether it was written capitalised (an everyday word then reads as a name)."""
+        words = address_words(url)
+        folded = [w.casefold() for w in words]
+        found: dict[str, bool] = {}
+        for i, word in enumerate(folded):
+            for sequence, key in self._starts.get(word, ()):
+                if tuple(folded[i : i + len(sequence)]) == sequence:
+                    found[key] = found.get(key, False) or words[i][:1].isupper()
+            if self._joined_pattern is not None:
+                for m in self._joined_pattern.finditer(word):
+                    for key in self._joined[m.group(0)]:
+                        found[key] = True  # a joined name is never an everyday word
+        return found
+
+
+def counts_as_name(key: str, capitalised: bool, found: Mapping[str, bool], same_person: Callable[[str], bool]) -> bool:
+    """An everyday word ('green', 'will') in an address is a name only when written capitalised or beside
+    another form of the same person's name ('dan-green'), as in plain text it must be capitalised."""
+    if " " in key or key not in COMMON_WORDS or capitalised:
+        return True
+    return any(other != key and same_person(other) for other in found)
+
+
+def site_of(url: str, names_someone: Callable[[str], bool]) -> tuple[str, str | None]:
+    """(the words to show, the address a link may still point to) for an address that names someone:
+    its site ('example.org link', https://example.org), dropping subdomains that name them
+    (jane.example.org -> example.org); 'a link' and no address when the site's own name does."""
+    try:
+        parts = urlsplit(url)
+        host, scheme = (parts.hostname or ""), (parts.scheme or "https")
+    except ValueError:
+        return "a link", None
+    labels = host.removeprefix("www.").split(".")
+    while len(labels) >= 2:
+        site = ".".join(labels)
+        if not names_someone(f"//{site}"):
+            return f"{site} link", f"{scheme}://{site}"
+        labels = labels[1:]
+    return "a link", None
+
+
+def name_forms(name: str) -> set[str]:
+    """The forms of one name that count when found in text: the whole name and each word of two letters or more."""
+    words = name_words(name)
+    forms = {" ".join(words)} if len(words) > 1 else set()
+    forms.update(w for w in words if len(w) >= 2)
+    return forms
+
+
 class QuoteText:
     """Turns a stored quote into readable text under the naming rules of one summary."""
 
@@ -177,6 +282,7 @@ class QuoteText:
                 self.by_platform_id[pid] = person
         self.labels = labels
         self._name_pattern, self._name_owner = self._build_name_index(people)
+        self._addresses = AddressNames(self._name_owner)
 
     def _visible_label(self, person: Identity | None) -> str:
         if person is None:
@@ -198,10 +304,7 @@ class QuoteText:
         for person in people:
             forms: set[str] = set()
             for name in (person.full_name, person.first_name or "", *person.aliases):
-                words = name_words(name)
-                if len(words) > 1:
-                    forms.add(" ".join(words))
-                forms.update(w for w in words if len(w) >= 2)
+                forms |= name_forms(name)
             for form in forms:
                 key = form.casefold()
                 if person not in owners[key]:
@@ -238,6 +341,43 @@ class QuoteText:
             return key == first_name_of(person).casefold()
         return False
 
+    def _names_beyond_consent(self, url: str) -> bool:
+        """Whether the address holds a form of someone's name that their label does not already show."""
+        found = self._addresses.find(url)
+        for key, capitalised in found.items():
+            owners = self._name_owner.get(key, [])
+
+            def same_person(other: str, owners: list[Identity] = owners) -> bool:
+                return any(p in owners for p in self._name_owner.get(other, []))
+
+            if not counts_as_name(key, capitalised, found, same_person):
+                continue
+            if not all(self._reveals(person, key) for person in owners):
+                return True
+        return False
+
+    def shown_link(self, url: str, label: str | None = None) -> Link | None:
+        """The link as the write-up may list it: the real address, or only its site when the address names
+        someone beyond their consent, or nothing when the site's own name does. Link text that reads like
+        an address is dropped, so what is shown is always where it leads."""
+        if not self._names_beyond_consent(url):
+            if label is not None and (label == url or looks_like_address(label)):
+                label = None
+            return Link(url, label)
+        _, target = site_of(url, self._names_beyond_consent)
+        return Link(target, None) if target else None
+
+    def _address(self, url: str, label: str | None, links: list[Link]) -> str:
+        """A link inside a quote: '<label> (<address>)', the address being the site alone when needed."""
+        if self._names_beyond_consent(url):
+            shown, target = site_of(url, self._names_beyond_consent)
+            if target:
+                links.append(Link(target, None))
+        else:
+            shown = url
+            links.append(Link(url, label))
+        return f"{label} ({shown})" if label else shown
+
     def render(self, text: str) -> tuple[str, list[Link]]:
         """Readable text plus the links it holds. The result is plain text; renderers escape it.
 
@@ -273,38 +413,42 @@ class QuoteText:
             return m.group(1) or "a group"
         if m := LINK.fullmatch(token):
             url, label = unescape(m.group(1)), m.group(2)
+            text = unescape(label) if label else ""
+            # Link text that reads like an address could disguise where a link leads (or, for mail, be the
+            # address itself): only the real address is shown.
+            if not text or text == url or looks_like_address(text):
+                label = None
             if url.startswith("mailto:"):
                 # An address is usually a name (first.last@...): never shown, whatever the consent.
-                address = url[len("mailto:") :]
-                return self._plain(label) if label and unescape(label) != address else "an email address"
-            label = self._plain(label) if label and unescape(label) != url else None
-            links.append(Link(url, label))
-            return f"{label} ({url})" if label else url
+                return self._plain(label) if label else "an email address"
+            return self._address(url, self._plain(label) if label else None, links)
         if BARE_URL.fullmatch(token):
-            url = unescape(token)
-            links.append(Link(url, None))
-            return url
+            return self._address(unescape(token), None, links)
         return self._plain(token)
 
 
 def scrub_person(text: str, *, names: Sequence[str], user_ids: Sequence[str]) -> str:
-    """Someone else's words with a forgotten person taken out: their names become 'another participant'
-    and their mentions lose the name Slack keeps beside the id (``<@U1|dana>`` -> ``<@U1>``, which
-    renders as 'another participant' once nobody by that id is known)."""
-    for uid in user_ids:
-        text = re.sub(r"<@!?" + re.escape(uid) + r"\|[^>]*>", f"<@{uid}>", text)
+    """Someone else's words (in the neutral markup) with a forgotten person taken out: their names become
+    'another participant', and so do their mentions (``<@U1>``, ``<@!1>``, ``<@U1|dana>``); a link whose
+    address names them is kept as its site alone ('example.org link'); their id anywhere else becomes
+    'forgotten'. Nothing of them is left to find, not even the id a mention carried."""
     forms: set[str] = set()
     for name in names:
-        words = name_words(name)
-        if len(words) > 1:
-            forms.add(" ".join(words))
-        forms.update(w for w in words if len(w) >= 2)
-    if not forms:
-        return text
-    pattern = re.compile(
-        r"(?<![\w#])@?(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")(?![\w])",
-        re.IGNORECASE,
+        forms |= name_forms(name)
+    ids = {uid for uid in user_ids if uid}
+    pattern = (
+        re.compile(
+            r"(?<![\w#])@?(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")(?![\w])",
+            re.IGNORECASE,
+        )
+        if forms
+        else None
     )
+    addresses = AddressNames({f.casefold() for f in forms})
+
+    def names_them(url: str) -> bool:
+        found = addresses.find(url)
+        return any(counts_as_name(key, cap, found, lambda _other: True) for key, cap in found.items())
 
     def replace(m: re.Match[str]) -> str:
         form = m.group(1)
@@ -312,10 +456,29 @@ def scrub_person(text: str, *, names: Sequence[str], user_ids: Sequence[str]) ->
             return m.group(0)
         return ANOTHER
 
+    def plain(segment: str) -> str:
+        return pattern.sub(replace, segment) if pattern is not None else segment
+
+    def markup(token: str) -> str:
+        if (m := MENTION.fullmatch(token)) and m.group(1) in ids:
+            return ANOTHER
+        if m := LINK.fullmatch(token):
+            url, label = unescape(m.group(1)), m.group(2)
+            if not url.startswith("mailto:") and names_them(url):
+                shown, _ = site_of(url, names_them)
+                return f"{plain(label)} ({shown})" if label else shown
+            return token if not label else token.replace(f"|{label}>", f"|{plain(label)}>")
+        if BARE_URL.fullmatch(token) and names_them(unescape(token)):
+            return site_of(unescape(token), names_them)[0]
+        return token
+
     out, pos = [], 0
-    for m in MARKUP.finditer(text):  # leave links and mentions alone
-        out.append(pattern.sub(replace, text[pos : m.start()]))
-        out.append(m.group(0))
+    for m in MARKUP.finditer(text):
+        out.append(plain(text[pos : m.start()]))
+        out.append(markup(m.group(0)))
         pos = m.end()
-    out.append(pattern.sub(replace, text[pos:]))
-    return "".join(out)
+    out.append(plain(text[pos:]))
+    scrubbed = "".join(out)
+    for uid in ids:
+        scrubbed = re.sub(r"(?<![A-Za-z0-9])" + re.escape(uid) + r"(?![A-Za-z0-9])", FORGOTTEN, scrubbed)
+    return scrubbed

@@ -165,6 +165,8 @@ class BreakoutApp:
             return self.consents.set_name(actor, name=command.text or "")
         if a == "forget-me":
             return self.consents.forget(actor)
+        if a == "my-data":
+            return self.consents.send_my_data(actor)
         raise AssertionError(a)
 
     def summary_for(self, actor: Actor, command: SummaryCommand, *, channel_id: str | None) -> SummaryDelivery:

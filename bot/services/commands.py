@@ -23,6 +23,7 @@ BREAKOUT_USAGE = f"""Usage: /breakout <subcommand>
   consent LEVEL               how you may be named: {LEVEL_WORDS}
   name YOUR NAME              the name to use for you in the write-up
   forget-me                   delete everything stored about you
+  my-data                     get a file of everything stored about you
   help                        this message"""
 
 SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|html|docx|pdf] [highlights]
@@ -43,10 +44,20 @@ ACTIONS = {
     "consent",
     "forget-me",
     "forgetme",
+    "my-data",
+    "mydata",
+    "my_data",
     "name",
     "help",
 }
-ALIASES = {"skip": "next", "end": "stop", "forgetme": "forget-me", "forget_me": "forget-me"}
+ALIASES = {
+    "skip": "next",
+    "end": "stop",
+    "forgetme": "forget-me",
+    "forget_me": "forget-me",
+    "mydata": "my-data",
+    "my_data": "my-data",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,23 @@ class SummaryCommand:
 
 def _bad(message: str) -> BadArguments:
     return BadArguments(f"{message}\n\n{BREAKOUT_USAGE}")
+
+
+def readable(text: str) -> str:
+    """The text, if it can be stored and shown: no lone surrogate (half an emoji) and no NUL character.
+
+    Slack's and Discord's JSON can carry ``\\ud800`` on its own; UTF-8 (SQLite, PostgreSQL, the
+    platforms) cannot, so it is refused here with a sentence instead of failing later.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadArguments(
+            "Part of that text is not a whole character (half an emoji?). Please type it again."
+        ) from None
+    if "\x00" in text:
+        raise BadArguments("That text has a NUL character in it. Please type it again.")
+    return text
 
 
 def _whole(name: str, value: str) -> int:
@@ -104,6 +132,11 @@ def breakout_number(word: str) -> int | None:
 
 
 def parse_breakout(text: str) -> BreakoutCommand:
+    """The command in TEXT; anything that is not one raises BadArguments (with the usage), nothing else."""
+    try:
+        readable(text)
+    except BadArguments as exc:
+        raise _bad(str(exc)) from None
     words = text.strip().split(maxsplit=1)
     if not words:
         return BreakoutCommand("help")
@@ -171,6 +204,10 @@ def parse_breakout(text: str) -> BreakoutCommand:
 
 
 def parse_summary(text: str) -> SummaryCommand:
+    try:
+        readable(text)
+    except BadArguments as exc:
+        raise BadArguments(f"{exc}\n\n{SUMMARY_USAGE}") from None
     breakout_id, by, fmt, highlights, action = None, "question", "md", False, "summary"
     for arg in text.split():
         key, eq, value = arg.partition("=")

@@ -163,7 +163,10 @@ class Summaries:
             )
         resources = tuple(Resource(url, e["label"], tuple(e["by"]), e["context"]) for url, e in shared.items())
         pack = chat_sections(chat_rows, labels, texts, highlights_only=highlights_only)
-        resources = merge_resources(resources, pack.resources)
+        # Listed as the write-up may show them: by the site alone when an address names someone beyond
+        # their consent, and never under link text that reads like another address.
+        shown = ((r, texts.shown_link(r.url, r.label)) for r in merge_resources(resources, pack.resources))
+        resources = merge_resources([Resource(k.url, k.label, r.shared_by, r.context) for r, k in shown if k], ())
         return Summary(
             title=plan.title,
             date=plan.date or breakout.started_at.date(),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.naming import scrub_person
-from bot.store.models import Breakout, ChatEntry, ConsentRecord, Forgotten, Group, Membership, Person, Post, Quote
+from bot.store import personal
+from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Post, Quote
 
 
 def upsert_person(
@@ -135,67 +135,19 @@ def pairs_met_before(
 
 
 def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime | None = None) -> dict[str, int]:
-    """Delete every row that holds this person: quotes, chat lines, consent, memberships, the person.
-
-    Their names are also taken out of other people's quotes and chat lines in the breakouts they
-    were part of, and a tombstone (platform id and time only) keeps their old messages from being
-    captured again. Explicit deletes, rather than cascades alone, so the counts can be reported.
-    """
-    breakouts = set(session.scalars(select(Membership.breakout_id).where(Membership.person_id == person.id)))
-    breakouts |= set(session.scalars(select(Quote.breakout_id).where(Quote.person_id == person.id)))
-    breakouts |= set(session.scalars(select(ChatEntry.breakout_id).where(ChatEntry.person_id == person.id)))
-    names = [n for n in (person.full_name, person.first_name, person.display_name, person.preferred_name) if n]
-    counts = {}
-    _forget_replies_quoting(session, person)
-    for model in (Quote, ChatEntry, ConsentRecord, Membership):
-        result = session.execute(delete(model).where(model.person_id == person.id))
-        counts[model.__tablename__] = getattr(result, "rowcount", 0) or 0
-    if breakouts:
-        rows: list[Quote | ChatEntry] = [
-            *session.scalars(select(Quote).where(Quote.breakout_id.in_(breakouts))),
-            *session.scalars(select(ChatEntry).where(ChatEntry.breakout_id.in_(breakouts))),
-        ]
-        for row in rows:
-            scrubbed = scrub_person(row.text, names=names, user_ids=[person.user_id])
-            if scrubbed != row.text:
-                row.text = scrubbed
-    tombstone = session.scalar(
-        select(Forgotten).where(Forgotten.workspace == person.workspace, Forgotten.user_id == person.user_id)
+    """Delete every row that holds this person and take them out of every other row (``bot.store.personal``
+    walks every column that can hold a person). Returns the rows deleted per table."""
+    return personal.forget(
+        session,
+        workspace=person.workspace,
+        user_id=person.user_id,
+        forgotten_at=forgotten_at or dt.datetime.now(dt.UTC),
     )
-    when = forgotten_at or dt.datetime.now(dt.UTC)
-    if tombstone is None:
-        session.add(Forgotten(workspace=person.workspace, user_id=person.user_id, forgotten_at=when))
-    else:
-        tombstone.forgotten_at = when
-    session.delete(person)
-    counts["people"] = 1
-    return counts
 
 
 def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.datetime | None:
     """When this person asked to be forgotten, if they did: their messages from before are never kept."""
-    return session.scalar(
-        select(Forgotten.forgotten_at).where(Forgotten.workspace == workspace, Forgotten.user_id == user_id)
-    )
-
-
-def _forget_replies_quoting(session: Session, person: Person) -> None:
-    """Others' chat replies keep a snippet of the message they answer ('Replying to "..."'): when
-    that message is this person's, the snippet is their words, so it goes too."""
-    own = list(session.scalars(select(ChatEntry).where(ChatEntry.person_id == person.id)))
-    if not own:
-        return
-    texts = [e.text for e in own]
-    breakouts = {e.breakout_id for e in own}
-    replies = session.scalars(
-        select(ChatEntry).where(
-            ChatEntry.breakout_id.in_(breakouts), ChatEntry.person_id != person.id, ChatEntry.reply_to.is_not(None)
-        )
-    )
-    for reply in replies:
-        snippet = (reply.reply_to or "").strip().strip('"\u201c\u201d').rstrip("\u2026.").strip()
-        if snippet and any(snippet in text for text in texts):
-            reply.reply_to = None
+    return personal.forgotten_since(session, workspace=workspace, user_id=user_id)
 
 
 def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:

@@ -141,7 +141,8 @@ def test_summary_by_group_and_resources(call):
     call.says("Paul", "Also https://example.org/video.")
     text = call.summary(by="group")
     assert "### Group 1" in text and "### Group 2" in text
-    assert "[the reform article](https://example.org/reform), shared by Matthew" in text
+    # The real address is shown, not hidden behind its link text.
+    assert "the reform article: <https://example.org/reform>, shared by Matthew" in text
     assert "<https://example.org/video>, shared by Paul" in text
 
 
@@ -162,7 +163,8 @@ def test_forget_me_sticks_and_takes_the_name_out_of_others_words(call):
     assert "I agree with another participant, and another participant said it best." in text
     with call.app.db.transaction() as s:
         stored = s.execute(sa.text("select text from quotes")).scalars().all()
-    assert stored == ["I agree with another participant, and <@U000> said it best."]
+    # Not even the id a mention carried is left (it used to stay as <@U000>).
+    assert stored == ["I agree with another participant, and another participant said it best."]
     # Speaking again later is a new choice to take part, under the plan's default naming.
     later = call.app.capture.message_posted(workspace=WORKSPACE, channel_id=call.channel_of("Paul"), message_id="new.1",
                                             author=call.person("Matthew"), text="Back again.",

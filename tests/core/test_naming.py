@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.consent import Level
-from bot.domain.naming import ANOTHER, Identity, QuoteText, assign_labels, initials, name_words
+from bot.domain.naming import (
+    ANOTHER,
+    FORGOTTEN,
+    Identity,
+    QuoteText,
+    assign_labels,
+    initials,
+    name_words,
+    scrub_person,
+)
 
 PEOPLE = [
     Identity("1", "Dana Goldberg", "Dana", Level.INITIALS, ("U1",)),
@@ -52,8 +61,9 @@ def test_mentions_and_names_inside_quotes_follow_the_mentioned_persons_consent()
     out, links = text.render("Thanks <@U7>, <@U5> and <@U1>! Ask Priya or Lena Novak. "
                              "<!channel> see <#C1|general> and <https://ex.org/a|this> &amp; https://ex.org/Priya")
     assert out.startswith(f"Thanks Bob Kettering, {ANOTHER} and DG (1)! Ask {ANOTHER} or {ANOTHER}.")
-    assert "@channel see #general and this (https://ex.org/a) & https://ex.org/Priya" in out
-    assert [l.url for l in links] == ["https://ex.org/a", "https://ex.org/Priya"]
+    # Priya is quoted anonymously, so an address with her name in it is shown by its site alone.
+    assert "@channel see #general and this (https://ex.org/a) & ex.org link" in out
+    assert [link.url for link in links] == ["https://ex.org/a", "https://ex.org"]
     out, _ = text.render("<@UNKNOWN> and Okafor agreed")
     assert out == f"{ANOTHER} and Matthew (1) agreed"  # a surname is shown only as the agreed first name
 
@@ -199,3 +209,117 @@ def test_links_are_unescaped_and_email_addresses_never_shown():
     assert [l.url for l in links] == ["https://ex.org/a?x=1&y=2", "https://ex.org/b?p=1&q=2"]
     assert out == ("see the list (https://ex.org/a?x=1&y=2) and https://ex.org/b?p=1&q=2 "
                    "or mail an email address")
+
+
+# ---- names inside addresses, and link text that disguises its target --------------------------------------
+
+LINK_FIRSTS = ["Anouk", "Bertil", "Cosima", "Dagny", "Eskil", "Fenna", "Gunnar", "Hedda"]
+LINK_LASTS = ["Quist", "Rydberg", "Sokolova", "Thorsen", "Ulvaeus", "Vandermeer", "Wikstrom", "Yilmaz"]
+# Addresses built from a name the ways people's pages are addressed (already in the neutral markup: &amp;).
+ADDRESS_SHAPES = [
+    "https://example.org/profile/{f}-{l}",
+    "https://example.org/people/{F}{L}",
+    "https://{f}{l}.example.org/",
+    "https://example.org/?user={f}+{l}&amp;ref=1",
+    "https://example.org/team#{L}",
+    "https://example.org/{f}.{l}/cv.pdf",
+    "https://example.org/{FU}_{LU}",
+    "https://example.org/u/{f}%20{l}",
+    "https://example.org/{f}",
+    "https://example.org/{l}",
+    "https://example.org/in/{i}{l}99",
+    "https://{f}.example.org/{l}",
+    "https://example.org/{l}{f}",
+    "https://www.{l}.com/about",
+    "https://example.org/{L},{F}",
+]
+LABELS = ["", "my page", "{F}'s page", "{F} {L}", "https://nhs.uk/official"]
+
+
+@st.composite
+def people_with_links(draw):
+    n = draw(st.integers(min_value=1, max_value=5))
+    firsts = draw(st.permutations(LINK_FIRSTS))[:n]
+    lasts = draw(st.permutations(LINK_LASTS))[:n]
+    levels = [draw(st.sampled_from(list(Level))) for _ in range(n)]
+    people = [Identity(str(i), f"{first} {last}", first, level, (f"U{i}",))
+              for i, (first, last, level) in enumerate(zip(firsts, lasts, levels, strict=True))]
+    pieces = []
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        person = draw(st.sampled_from(people))
+        first, last = person.full_name.split()
+        names = {"f": first.lower(), "l": last.lower(), "F": first, "L": last, "FU": first.upper(), "LU": last.upper(),
+                 "i": first[0].lower()}
+        url = draw(st.sampled_from(ADDRESS_SHAPES)).format(**names)
+        label = draw(st.sampled_from(LABELS)).format(**names)
+        pieces.append(draw(st.sampled_from([url, f"<{url}>", f"<{url}|{label}>" if label else f"<{url}>"])))
+    return people, " see ".join(pieces), draw(st.booleans())
+
+
+def beyond_consent(person: Identity, chatham_house: bool) -> set[str]:
+    """The words of the person's name that nothing in the write-up may show."""
+    first, last = person.full_name.split()
+    level = Level.ANONYMOUS if chatham_house and person.level.names_the_person else person.level
+    if level is Level.FULL_NAME:
+        return set()
+    if level is Level.FIRST_NAME:
+        return {last}
+    return {first, last}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=people_with_links())
+def test_no_link_shows_a_name_beyond_its_owners_consent(data):
+    people, quote, chatham = data
+    texts = QuoteText(people, assign_labels(people, chatham_house=chatham), chatham_house=chatham)
+    out, links = texts.render(quote)
+    shown = " ".join([out, *(link.url for link in links), *(link.label or "" for link in links)])
+    squashed = "".join(ch for ch in shown.casefold() if ch.isalnum())
+    for person in people:
+        for word in beyond_consent(person, chatham):
+            assert word.casefold() not in squashed, (word, person.level, quote, out)
+    assert "nhs.uk" not in shown  # link text that reads like an address never stands in for the real one
+
+
+def test_a_link_naming_someone_is_shown_by_its_site_alone():
+    people = [Identity("1", "Jane Doe", "Jane", Level.NOT_QUOTED, ("U1",)),
+              Identity("2", "Dan Green", "Dan", Level.FIRST_NAME, ("U2",)),
+              Identity("3", "Ada Lovelace", "Ada", Level.FULL_NAME, ("U3",))]
+    texts = QuoteText(people, assign_labels(people))
+    out, links = texts.render("Jane: https://example.org/profile/jane-doe and <https://janedoe.com/cv|her CV>")
+    assert out == f"{ANOTHER}: example.org link and her CV (a link)"
+    assert [(link.url, link.label) for link in links] == [("https://example.org", None)]
+    # An everyday word in an address is a name only capitalised or beside another part of the name.
+    out, _ = texts.render("https://example.org/green-spaces https://example.org/dan-green https://example.org/Green")
+    assert out == "https://example.org/green-spaces example.org link example.org link"
+    # What a label already shows may be in the address: first name for Dan, everything for Ada.
+    out, _ = texts.render("https://example.org/dan https://example.org/ada-lovelace https://example.org/AdaLovelace")
+    assert out == "https://example.org/dan https://example.org/ada-lovelace https://example.org/AdaLovelace"
+    link = texts.shown_link("https://example.org/people/jdoe", "Jane's page")
+    assert link is not None and (link.url, link.label) == ("https://example.org", None)
+    assert texts.shown_link("https://jane-doe.com/", None) is None
+
+
+def test_link_text_never_disguises_where_a_link_leads():
+    texts = QuoteText(PEOPLE, assign_labels(PEOPLE))
+    out, links = texts.render("Official advice: <https://evil.example/x|https://nhs.uk/official> "
+                              "and <https://evil.example/y|nhs.uk> and <http://nhs.uk|nhs.uk> "
+                              "and <https://evil.example/z|the guidance>")
+    assert out == ("Official advice: https://evil.example/x and https://evil.example/y and http://nhs.uk "
+                   "and the guidance (https://evil.example/z)")
+    assert [(link.url, link.label) for link in links] == [("https://evil.example/x", None), ("https://evil.example/y", None),
+                                                 ("http://nhs.uk", None), ("https://evil.example/z", "the guidance")]
+    link = texts.shown_link("https://evil.example", "www.nhs.uk")
+    assert link is not None and link.label is None
+
+
+def test_scrubbing_a_forgotten_person_out_of_someone_elses_words():
+    text = ("Thanks <@U1|jane>, <@U1>, <@!U1> and <@U2>! Jane Doe's page: <https://example.org/jane-doe|Jane's page> "
+            "and https://example.org/u/U1 and https://example.org/green. Mail <mailto:x@example.org|x>.")
+    out = scrub_person(text, names=["Jane Doe", "Janey"], user_ids=["U1"])
+    assert out == (f"Thanks {ANOTHER}, {ANOTHER}, {ANOTHER} and <@U2>! {ANOTHER}'s page: "
+                   f"{ANOTHER}'s page (example.org link) and https://example.org/u/{FORGOTTEN} and "
+                   "https://example.org/green. Mail <mailto:x@example.org|x>.")
+    # A Discord id (all digits) goes the same way, and never a longer id that merely starts with it.
+    assert scrub_person("<@123> and <@!123> met <@1234>", names=[], user_ids=["123"]) == (
+        f"{ANOTHER} and {ANOTHER} met <@1234>")

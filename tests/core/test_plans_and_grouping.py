@@ -79,6 +79,31 @@ def test_plans_check_and_list_on_the_command_line(tmp_path):
     assert "kindness-in-education" in listed.stdout and "team-retro-chatham-house" in listed.stdout
 
 
+def test_plans_list_and_check_survive_broken_files(tmp_path):
+    """One broken file (an empty value, an alias bomb, deep nesting) is listed as broken; the rest still list."""
+    import os
+
+    from tests.core.harness import prompts_copy
+    from tests.core.test_bad_input import NASTY
+
+    prompts = prompts_copy(tmp_path, PROMPTS, {
+        "empty-value": NASTY["empty value"], "bomb": NASTY["alias bomb"], "deep": NASTY["deep nesting"],
+        "negative": NASTY["minutes -5"],
+    })
+    env = {**os.environ, "BREAKOUT_PROMPTS_DIR": str(prompts)}
+    listed = subprocess.run([sys.executable, "-m", "bot", "plans", "list"], capture_output=True, text=True,
+                            cwd=REPO, env=env, timeout=60)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "BROKEN" in lines["bomb"] and "BROKEN" in lines["deep"] and "BROKEN" in lines["negative"]
+    assert "BROKEN" not in lines["empty-value"] and "BROKEN" not in lines["kindness-in-education"]
+    checked = subprocess.run([sys.executable, "-m", "bot", "plans", "check", "bomb", "deep", "negative"],
+                             capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr, checked.stderr
+    assert "more than 2000 values" in checked.stdout and "nested more than 16 deep" in checked.stdout
+    assert "line 4: question 1 needs minutes as a positive number (got -5)" in checked.stdout
+
+
 def test_timeline_is_computed_from_the_plan():
     plan = PlanLibrary(PROMPTS).get("kindness-in-education")
     steps = plan_timeline(plan)

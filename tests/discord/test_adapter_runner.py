@@ -27,7 +27,7 @@ def test_sync_registers_the_commands_once_globally_or_on_one_server(sandbox: Dis
     breakout = next(c for c in sandbox.commands() if c["name"] == "breakout")
     subcommands = [o["name"] for o in breakout["options"]]
     assert subcommands == ["start", "status", "next", "extend", "broadcast", "pause", "resume", "stop", "consent",
-                           "name", "forget-me", "help"]
+                           "name", "forget-me", "my-data", "help"]
     start = breakout["options"][0]
     plan = next(o for o in start["options"] if o["name"] == "plan")
     assert plan["autocomplete"] is True and plan["required"] is True

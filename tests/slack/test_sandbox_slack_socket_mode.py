@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiohttp
+import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.slack.socket_mode import MAX_CONNECTIONS
 
 
 def test_command_ack_payload_and_response_url(sb: SlackSandbox, new_app, socket_app) -> None:
@@ -297,3 +306,133 @@ def test_message_shortcut(sb: SlackSandbox, new_app, socket_app) -> None:
     (payload,) = seen
     assert payload["type"] == "message_action" and payload["message_ts"] == ts
     assert payload["message"]["text"] == "A sentence worth keeping." and payload["channel"]["id"] == channel.id
+
+
+# -- several connections (a fleet, or a refresh overlapping the old connection) -----------------
+
+
+class Receiver:
+    """One Socket Mode connection of the app (slack_sdk's builtin client): what arrived on it."""
+
+    def __init__(self, sb: SlackSandbox, *, acks: bool = True) -> None:
+        self.envelopes: list[tuple[str, int | None]] = []  # (envelope_id, retry_attempt)
+        self.client = SocketModeClient(
+            app_token=sb.app_token, web_client=WebClient(base_url=sb.api_url), ping_interval=0.2
+        )
+        self.acks = acks
+        self.client.socket_mode_request_listeners.append(self._on_request)
+
+    def _on_request(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        self.envelopes.append((req.envelope_id, req.retry_attempt))
+        if self.acks:
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    def ids(self) -> list[str]:
+        return [envelope_id for envelope_id, _ in self.envelopes]
+
+
+@pytest.fixture
+def receivers(sb: SlackSandbox) -> Iterator[Callable[..., Receiver]]:
+    """Open Socket Mode connections one after another (numbered 1, 2, ... by the sandbox); closed afterwards."""
+    opened: list[Receiver] = []
+
+    def connect(*, acks: bool = True) -> Receiver:
+        receiver = Receiver(sb, acks=acks)
+        count = sb.socket_mode.connection_count
+        receiver.client.connect()
+        sb.wait_until(lambda: sb.socket_mode.connection_count == count + 1, timeout=5, message="a new connection")
+        opened.append(receiver)
+        return receiver
+
+    yield connect
+    for receiver in opened:
+        receiver.client.auto_reconnect_enabled = False
+        receiver.client.default_auto_reconnect_enabled = False
+    if opened:
+        sb.drop_socket_connections(graceful=True)
+    for receiver in opened:
+        threading.Thread(target=receiver.client.close, daemon=True).start()
+
+
+def test_each_envelope_goes_to_exactly_one_of_several_connections(sb: SlackSandbox, receivers) -> None:
+    ada = sb.add_user("Ada Lovelace")
+    channel = sb.add_channel("general", [ada])
+    sb.ack_timeout = 3.0  # a slow machine must not turn a late ack into a redelivery here
+    apps = [receivers() for _ in range(3)]
+    assert len(sb.socket_mode.connections) == 3
+
+    for i in range(9):
+        ada.post(channel, f"message {i}")
+    sb.wait_until(lambda: len(sb.events()) == 9 and all(d.acked.is_set() for d in sb.events()), timeout=10)
+
+    sent = [d.envelope_id for d in sb.events()]
+    arrived = [envelope_id for app in apps for envelope_id in app.ids()]
+    # Each envelope arrived once, on one connection only, and was acked there at the first try.
+    assert sorted(arrived) == sorted(sent)
+    assert all(len(d.attempts) == 1 for d in sb.events())
+    # Spread over the connections, not all down one of them.
+    counts = [len(app.envelopes) for app in apps]
+    assert all(n >= 1 for n in counts), counts
+    assert sorted(counts) == [3, 3, 3]  # the sandbox takes them in turn
+    assert {d.attempts[0].connection for d in sb.events()} == {1, 2, 3}
+    for number, app in enumerate(apps, start=1):
+        assert {d.envelope_id for d in sb.events() if d.attempts[0].connection == number} == set(app.ids())
+
+
+def test_unacked_envelope_is_retried_on_another_connection(sb: SlackSandbox, receivers) -> None:
+    ada = sb.add_user("Ada Lovelace")
+    channel = sb.add_channel("general", [ada])
+    working = receivers()
+    stuck = receivers(acks=False)  # receives, never acknowledges (a process hung mid-request)
+
+    for i in range(4):
+        ada.post(channel, f"message {i}")
+    sb.wait_until(lambda: len(sb.events()) == 4 and all(d.done.is_set() for d in sb.events()), timeout=10)
+
+    assert all(d.acked.is_set() for d in sb.events())
+    retried = [d for d in sb.events() if len(d.attempts) > 1]
+    assert retried, "some envelope should have gone down the stuck connection first"
+    for d in retried:
+        assert [(a.connection, a.outcome) for a in d.attempts] == [(2, "timeout"), (1, "acked")]
+        assert d.attempts[1].retry_attempt == 1 and d.attempts[1].retry_reason == "timeout"
+        assert (d.envelope_id, 0) in stuck.envelopes and (d.envelope_id, 1) in working.envelopes
+    # Nothing was acked twice: the working connection saw each envelope once.
+    assert sorted(working.ids()) == sorted(d.envelope_id for d in sb.events())
+
+
+def test_at_most_ten_connections_the_eleventh_is_told_too_many_websockets(sb: SlackSandbox) -> None:
+    web = WebClient(base_url=sb.api_url)
+
+    def open_url() -> str:
+        return str(web.apps_connections_open(app_token=sb.app_token)["url"])
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            sockets = []
+            for n in range(1, MAX_CONNECTIONS + 1):
+                ws = await session.ws_connect(open_url())
+                hello = await ws.receive_json(timeout=5)
+                assert hello["type"] == "hello" and hello["num_connections"] == n
+                sockets.append(ws)
+
+            extra = await session.ws_connect(open_url())
+            frame = await extra.receive_json(timeout=5)
+            assert frame["type"] == "disconnect" and frame["reason"] == "too_many_websockets"
+            closing = await extra.receive(timeout=5)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert sb.socket_mode.refused == 1 and len(sb.socket_mode.connections) == MAX_CONNECTIONS
+
+            # Once one is closed there is room again.
+            await sockets.pop(0).close()
+            for _ in range(100):
+                if len(sb.socket_mode.connections) < MAX_CONNECTIONS:
+                    break
+                await asyncio.sleep(0.02)
+            again = await session.ws_connect(open_url())
+            hello = await again.receive_json(timeout=5)
+            assert hello["type"] == "hello" and hello["num_connections"] == MAX_CONNECTIONS
+            for ws in [*sockets, again]:
+                await ws.close()
+
+    asyncio.run(scenario())
+    assert sb.socket_mode.connection_count == MAX_CONNECTIONS + 1 and sb.socket_mode.refused == 1

@@ -43,7 +43,7 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/breakout broadcast text:...`: post to every group
 `/breakout pause` · `/breakout resume` · `/breakout stop`
 `/breakout consent level:...`: how you may be named if quoted · `/breakout name your_name:...`
-`/breakout forget-me`: delete everything stored about you
+`/breakout forget-me`: delete everything stored about you · `/breakout my-data`: a file of everything stored about you
 `/summary [breakout_number:N] [by:question|group] [format:md|html|docx|pdf] [highlights:True]`: the write-up, privately, as a file
 `/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
 React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
@@ -239,6 +239,21 @@ class BreakoutCommands(
     @app_commands.command(name="forget-me", description="Delete everything stored about you")
     async def forget_me(self, interaction: discord.Interaction) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("forget-me")))
+
+    @app_commands.command(name="my-data", description="Get a file of everything stored about you (only you see it)")
+    async def my_data(self, interaction: discord.Interaction) -> None:
+        """The file comes back in the private answer, like /summary's."""
+        assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        actor = self.bot.roles.actor(interaction.user, interaction.guild.id)
+        data = await self.bot.blocking(self.bot.app.consents.my_data, actor)
+        if not data.rows:
+            await interaction.followup.send(data.describe(), ephemeral=True)
+            return
+        file = discord.File(io.BytesIO(data.content), filename=data.filename)
+        await interaction.followup.send(
+            for_discord(data.describe()), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="help", description="What the /breakout commands do")
     async def help_(self, interaction: discord.Interaction) -> None:

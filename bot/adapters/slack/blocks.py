@@ -152,7 +152,7 @@ def summary_blocks(summary: Summary) -> list[Block]:
         lines = []
         for r in summary.resources:
             url = r.url.replace(">", "%3E").replace("|", "%7C")
-            link = f"<{url}|{escape(r.label)}>" if r.label else f"<{url}>"
+            link = f"{escape(r.label)}: <{url}>" if r.label else f"<{url}>"  # the real address, never hidden
             by = f", shared by {escape(', '.join(r.shared_by))}" if r.shared_by else ""
             lines.append(f"• {link}{by}")
         blocks.extend(sections("*Further resources*\n" + "\n".join(lines)))

@@ -70,6 +70,23 @@ class HttpServer:
         server.task_dispatcher.shutdown(timeout=5)
 
 
+def refuse_unreadable_timestamps(handler: SlackRequestHandler) -> Callable[..., Any]:
+    """The WSGI app, with requests whose X-Slack-Request-Timestamp is not a number refused as unsigned (401).
+
+    slack-sdk's verifier does ``int(timestamp)`` and a ValueError there becomes HTTP 500; Slack
+    always sends whole seconds, so anything else is not from Slack.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [b'{"error": "invalid request"}']
+        return handler(environ, start_response)
+
+    return app
+
+
 class SlackBot:
     """The bot on Slack: start() connects (Socket Mode) or listens (HTTP); stop() undoes it."""
 
@@ -138,7 +155,7 @@ class SlackBot:
             log.info("connected to Slack over Socket Mode")
         else:
             self._server = HttpServer(
-                SlackRequestHandler(self.app),
+                refuse_unreadable_timestamps(SlackRequestHandler(self.app)),
                 host=self.http_host,
                 port=self.http_port,
                 threads=self.settings.http_threads,

@@ -20,11 +20,13 @@ Inspection: ``messages``, ``bot_messages``, ``dm_messages``, ``channels_in``, ``
 ``drop_gateway`` (RESUME replays what was missed), ``invalidate_sessions``, ``rate_limits=`` buckets.
 """
 
+from .members import SandboxError, SimMember
 from .model import Attachment, Channel, Guild, Message, P, Role
 from .pointing import discord_py_pointed_at, point_discord_py_at, point_discord_py_at_discord
+from .records import InteractionRecord
 from .rest import RestCall
 from .runner import ClientThread, all_intents, start_client, stop_client
-from .server import DiscordSandbox, InteractionRecord, SandboxError, SimMember
+from .server import DiscordSandbox
 
 __all__ = [
     "Attachment",

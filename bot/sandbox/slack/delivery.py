@@ -21,6 +21,8 @@ class Attempt:
     #: HTTP status (HTTP mode), 200 for a Socket Mode ack, None when nothing came back in time.
     status: int | None = None
     outcome: str = "pending"  # acked | timeout | http_error | connection_failed | refused
+    #: Socket Mode: the number of the connection this attempt went down (None: HTTP, or none was open).
+    connection: int | None = None
 
 
 @dataclass

@@ -1,10 +1,18 @@
-"""Socket Mode: the websocket Slack pushes envelopes down and the app acknowledges them on.
+"""Socket Mode: the websockets Slack pushes envelopes down and the app acknowledges them on.
 
-`apps.connections.open` hands out a one-time `ws://…/link/?ticket=…` URL; on connect the
-sandbox sends `hello`, then envelopes `{envelope_id, type, payload, accepts_response_payload,
-retry_attempt, retry_reason}`. The app acks with `{envelope_id[, payload]}`. An events_api
-envelope not acked within `ack_timeout` is sent again with `retry_attempt` + 1 (reason
-`timeout`), up to `max_retries` times.
+`apps.connections.open` hands out a one-time `ws://…/link/?ticket=…` URL each time it is called;
+on connect the sandbox sends `hello`, then envelopes `{envelope_id, type, payload,
+accepts_response_payload, retry_attempt, retry_reason}`. The app acks with `{envelope_id[, payload]}`.
+
+An app may hold several connections at once (a fleet of processes, or one process overlapping its
+old and new connection during a refresh), as on Slack:
+
+- each envelope goes to exactly one open connection, taken in turn so they share the load
+  (a connection that was asked to reconnect gets new envelopes only when no other is open);
+- an events_api envelope not acked within `ack_timeout` is sent again with `retry_attempt` + 1
+  (reason `timeout`), up to `max_retries` times, on another open connection when there is one;
+- at most `MAX_CONNECTIONS` (10) are open: one more is answered with a `disconnect` frame,
+  reason `too_many_websockets`, and closed, as Slack does.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import asyncio
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -24,14 +33,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Slack lets an app hold at most 10 Socket Mode connections at the same time.
+MAX_CONNECTIONS = 10
+
+
+@dataclass(eq=False)
+class SocketConnection:
+    """One open websocket of the app, numbered in the order they were accepted (1, 2, ...)."""
+
+    number: int
+    ws: web.WebSocketResponse
+    #: Sent a `disconnect` (refresh_requested, ...): the app is about to replace it.
+    draining: bool = False
+    #: Envelopes sent down this connection (every attempt counts).
+    envelopes: int = 0
+
 
 class SocketModeGateway:
     def __init__(self, sb: SlackSandbox) -> None:
         self.sb = sb
         self._tickets: set[str] = set()
-        self.connections: list[web.WebSocketResponse] = []
+        #: The open connections, oldest first.
+        self.connections: list[SocketConnection] = []
         #: Every connection ever accepted (for assertions about reconnects).
         self.connection_count = 0
+        #: Connections turned away because `MAX_CONNECTIONS` were already open.
+        self.refused = 0
+        self._turn = 0
         self._waiting_acks: dict[str, asyncio.Future[Any]] = {}
         self._connected: asyncio.Event | None = None
         #: Raw frames the app sent, for assertions.
@@ -57,8 +85,18 @@ class SocketModeGateway:
         self._tickets.discard(ticket)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        self.connections.append(ws)
+        if len(self.connections) >= MAX_CONNECTIONS:
+            self.refused += 1
+            await ws.send_str(
+                json.dumps(
+                    {"type": "disconnect", "reason": "too_many_websockets", "debug_info": {"host": "applink-sandbox"}}
+                )
+            )
+            await ws.close(code=1008, message=b"too many websockets")
+            return ws
         self.connection_count += 1
+        conn = SocketConnection(self.connection_count, ws)
+        self.connections.append(conn)
         await ws.send_str(
             json.dumps(
                 {
@@ -77,8 +115,8 @@ class SocketModeGateway:
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:
-            if ws in self.connections:
-                self.connections.remove(ws)
+            if conn in self.connections:
+                self.connections.remove(conn)
             if not self.connections:
                 self._event().clear()
         return ws
@@ -97,8 +135,9 @@ class SocketModeGateway:
     async def drop_connections(self, *, graceful: bool = False) -> int:
         """Cut every connection: without a close handshake (a network failure) unless `graceful`."""
         dropped = 0
-        for ws in list(self.connections):
-            self.connections.remove(ws)
+        for conn in list(self.connections):
+            self.connections.remove(conn)
+            ws = conn.ws
             if graceful:
                 await ws.close(code=1001, message=b"going away")
             else:
@@ -111,7 +150,8 @@ class SocketModeGateway:
         return dropped
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Ask the app to reconnect (Slack does this before recycling a connection)."""
+        """Ask the app to reconnect (Slack does this before recycling a connection); from now on the
+        connections asked get envelopes only while no other connection is open."""
         frame = {
             "type": "disconnect",
             "reason": reason,
@@ -119,12 +159,25 @@ class SocketModeGateway:
             "debug_info": {"host": "applink-sandbox"},
             "connection_info": {"app_id": self.sb.workspace.app_id},
         }
-        for ws in list(self.connections):
-            await ws.send_str(json.dumps(frame))
+        for conn in list(self.connections):
+            conn.draining = True
+            await conn.ws.send_str(json.dumps(frame))
 
     async def close(self) -> None:
-        for ws in list(self.connections):
-            await ws.close()
+        for conn in list(self.connections):
+            await conn.ws.close()
+
+    def _next_connection(self, avoid: int | None = None) -> SocketConnection | None:
+        """The connection the next envelope goes down: each open one in turn, those being replaced
+        last, and not the one (`avoid`) that let the previous attempt time out while another is open."""
+        ready = [c for c in self.connections if not c.draining and not c.ws.closed]
+        ready = ready or [c for c in self.connections if not c.ws.closed]
+        ready = [c for c in ready if c.number != avoid] or ready
+        if not ready:
+            return None
+        conn = ready[self._turn % len(ready)]
+        self._turn += 1
+        return conn
 
     # -- delivery ---------------------------------------------------------------------------
 
@@ -139,7 +192,7 @@ class SocketModeGateway:
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._waiting_acks[d.envelope_id] = fut
             try:
-                sent = await self._send(d, attempt_no, reason)
+                sent = await self._send(d, attempt, reason)
                 if sent:
                     frame = await asyncio.wait_for(fut, timeout=self.sb.ack_timeout)
                     attempt.status, attempt.outcome = 200, "acked"
@@ -159,7 +212,8 @@ class SocketModeGateway:
         d.done.set()
         self.sb._on_unacked(d)
 
-    async def _send(self, d: Delivery, retry_attempt: int, retry_reason: str) -> bool:
+    async def _send(self, d: Delivery, attempt: Attempt, retry_reason: str) -> bool:
+        retry_attempt = attempt.retry_attempt
         envelope: dict[str, Any] = {
             "envelope_id": d.envelope_id,
             "payload": d.payload,
@@ -174,11 +228,14 @@ class SocketModeGateway:
             await asyncio.wait_for(self._event().wait(), timeout=self.sb.connect_wait)
         except TimeoutError:
             return False
-        ws = self.connections[-1] if self.connections else None
-        if ws is None:
+        previous = d.attempts[-2].connection if len(d.attempts) > 1 else None
+        conn = self._next_connection(avoid=previous)
+        if conn is None:
             return False
+        attempt.connection = conn.number
+        conn.envelopes += 1
         try:
-            await ws.send_str(json.dumps(envelope))
+            await conn.ws.send_str(json.dumps(envelope))
         except (ConnectionError, RuntimeError):
             return False
         return True

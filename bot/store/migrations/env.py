@@ -18,9 +18,15 @@ def include_object(obj, name, type_, reflected, compare_to):
     return not (type_ == "table" and str(name).startswith("apscheduler_jobs"))
 
 
+# Processes of a fleet start together: on PostgreSQL one migrates while the others wait for it
+# (a transaction-level advisory lock, released at commit), then find nothing left to do.
+MIGRATION_LOCK = 0x6272_6B62_6F74  # "brkbot"
+
 with engine.connect() as connection:
     context.configure(
         connection=connection, target_metadata=Base.metadata, include_object=include_object, render_as_batch=True
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
