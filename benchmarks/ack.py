@@ -103,12 +103,20 @@ class Figures:
     failed: int
     throughput: float
     n: int
+    by_kind: str = ""  # p50/p99 of replies and of commands apart
 
     def line(self) -> str:
         return (
             f"p50 {self.p50 * 1000:7.2f} ms  p99 {self.p99 * 1000:8.2f} ms  over 3 s {self.slow:4d}  "
-            f"failed {self.failed:3d}  {self.throughput:7.0f} req/s  (n={self.n})"
+            f"failed {self.failed:3d}  {self.throughput:7.0f} req/s  (n={self.n}; {self.by_kind})"
         )
+
+
+def _p50_p99(times: list[float]) -> str:
+    if not times:
+        return "-"
+    times = sorted(times)
+    return f"{statistics.median(times) * 1000:.1f}/{times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:.1f} ms"
 
 
 def drive(url: str, secret: str, requests: list[tuple[bytes, str]], in_flight: int) -> Figures:
@@ -119,7 +127,10 @@ def drive(url: str, secret: str, requests: list[tuple[bytes, str]], in_flight: i
     results, wall = parent.recv()
     process.join()
     times = sorted(t for t, _ in results)
+    replies = [t for (t, _), (_, kind) in zip(results, requests, strict=True) if kind == "application/json"]
+    commands = [t for (t, _), (_, kind) in zip(results, requests, strict=True) if kind != "application/json"]
     return Figures(
+        by_kind=f"replies {_p50_p99(replies)}, commands {_p50_p99(commands)}",
         p50=statistics.median(times),
         p99=times[min(len(times) - 1, int(len(times) * 0.99))],
         slow=sum(1 for t in times if t > SLOW),
