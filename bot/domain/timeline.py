@@ -3,6 +3,10 @@
 Question i opens at t_i, each warning w fires at t_i + d_i - w, and the breakout closes after the last
 question. Times are scaled by ``time_scale`` (0.01 turns a 10-minute question into 6 seconds) so the
 demo and the tests run the real timeline quickly. The scheduler only fires what is computed here.
+
+A ``Step`` also names what is posted to the groups outside the clock (the welcome, an extension's
+note, a broadcast) and the tidying of a channel at the end: its key is the idempotency key of those
+posts, so every key is built and read here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,17 +19,29 @@ from bot.domain.plan import Plan
 
 
 class StepKind(str, Enum):
+    # On the clock: scheduled, fired, and posted to every group.
     OPEN = "open"
     WARN = "warn"
     CLOSE = "close"
+    # Posted to every group, never scheduled.
+    WELCOME = "welcome"
+    EXTEND = "extend"
+    BROADCAST = "broadcast"
+    # Done once per group at the end (the channel archived or made read-only): a marker, not a post.
+    CHANNEL_CLOSED = "channel-closed"
+
+
+# A SQL LIKE pattern that matches the key of every OPEN step, and only those.
+OPEN_KEY_LIKE = "q%:open"
 
 
 @dataclass(frozen=True)
 class Step:
     kind: StepKind
-    question: int | None = None  # 0-based index; None for CLOSE
+    question: int | None = None  # 0-based index; None for CLOSE, WELCOME, BROADCAST and CHANNEL_CLOSED
     warning_minutes: float | None = None
     round: int = 0  # bumped by each extension, so a warning after an extension is a new step
+    token: str | None = None  # BROADCAST only: each broadcast is its own step, two at once are two posts
 
     @property
     def key(self) -> str:
@@ -34,7 +50,11 @@ class Step:
             return f"q{self.question}:open"
         if self.kind is StepKind.WARN:
             return f"q{self.question}:warn{self.warning_minutes:g}:r{self.round}"
-        return "close"
+        if self.kind is StepKind.EXTEND:
+            return f"q{self.question}:extend:r{self.round}"
+        if self.kind is StepKind.BROADCAST:
+            return f"broadcast:{self.token}"
+        return self.kind.value  # CLOSE, WELCOME, CHANNEL_CLOSED
 
     @property
     def job_slot(self) -> str:
@@ -45,9 +65,11 @@ class Step:
 
     @classmethod
     def parse(cls, key: str) -> Step:
-        if key == "close":
-            return cls(StepKind.CLOSE)
+        if key in (StepKind.CLOSE.value, StepKind.WELCOME.value, StepKind.CHANNEL_CLOSED.value):
+            return cls(StepKind(key))
         head, _, rest = key.partition(":")
+        if head == StepKind.BROADCAST.value and rest:
+            return cls(StepKind.BROADCAST, token=rest)
         if not head.startswith("q"):
             raise ValueError(key)
         question = int(head[1:])
@@ -56,6 +78,8 @@ class Step:
         if rest.startswith("warn"):
             minutes, _, rnd = rest[4:].partition(":r")
             return cls(StepKind.WARN, question, float(minutes), int(rnd or 0))
+        if rest.startswith("extend:r"):
+            return cls(StepKind.EXTEND, question, round=int(rest[len("extend:r") :]))
         raise ValueError(key)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.plan import Plan
+from bot.domain.timeline import OPEN_KEY_LIKE
 from bot.store import personal
 from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Post, Quote
 
@@ -45,6 +47,17 @@ def upsert_person(
 
 def find_person(session: Session, *, workspace: str, user_id: str) -> Person | None:
     return session.scalar(select(Person).where(Person.workspace == workspace, Person.user_id == user_id))
+
+
+def plan_of(breakout: Breakout) -> Plan:
+    """The plan a breakout runs: its snapshot taken at start, never the file as it is now."""
+    return Plan.from_dict(breakout.plan)
+
+
+def breakout_with_plan(session: Session, breakout_id: int) -> tuple[Breakout, Plan] | None:
+    """A breakout and its plan, read together: the one way the use cases load a breakout to act on."""
+    breakout = session.get(Breakout, breakout_id)
+    return None if breakout is None else (breakout, plan_of(breakout))
 
 
 def running_breakouts(session: Session, *, workspace: str) -> list[Breakout]:
@@ -153,7 +166,7 @@ def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.dat
 def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:
     rows = session.scalars(
         select(Post).where(
-            Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step.like("q%:open")
+            Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step.like(OPEN_KEY_LIKE)
         )
     )
     return sorted(((post.question_index or 0, post) for post in rows), key=lambda item: item[0])

@@ -7,11 +7,6 @@ takes over and every remaining step is posted once in every group.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,43 +17,10 @@ from sqlalchemy import create_engine, text
 from bot.sandbox.slack import SlackSandbox
 from tests.conftest import PROMPTS, _postgres_schema_url, _postgres_url
 from tests.core.harness import QUICK_PLAN, prompts_copy
+from tests.fleet.processes import BotProcess, bot_env
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
 TIME_SCALE = 0.1  # one-minute questions last 6 s, the warning comes 3 s before the end
-
-
-class BotProcess:
-    """One `python -m bot run slack`, its log read in the background."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "slack"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-
-    @property
-    def fires(self) -> bool:
-        return any("now fires the clock" in line for line in self.log)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture
@@ -72,23 +34,6 @@ def sb() -> Iterator[SlackSandbox]:
         yield sandbox
 
 
-def _bot_env(sb: SlackSandbox, database_url: str, prompts: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "BREAKOUT_PROMPTS_DIR": str(prompts),
-            "BREAKOUT_TIME_SCALE": str(TIME_SCALE),
-            "SLACK_BOT_TOKEN": sb.bot_token,
-            "SLACK_APP_TOKEN": sb.app_token,
-            "SLACK_API_URL": sb.api_url,
-            "SLACK_MODE": "socket",
-            "LOG_LEVEL": "INFO",
-        }
-    )
-    return env
-
-
 def test_three_processes_run_a_breakout_and_survive_kill_9_of_the_firing_one(
     sb: SlackSandbox, pg_url: str, tmp_path: Path
 ) -> None:
@@ -96,7 +41,7 @@ def test_three_processes_run_a_breakout_and_survive_kill_9_of_the_firing_one(
     people = [sb.add_user(f"Person{i} Guest{i}", display_name=f"Person{i}") for i in range(9)]
     home = sb.add_channel("community-call", [fiona, *people])
     prompts = prompts_copy(tmp_path, PROMPTS, {"quick": QUICK_PLAN})
-    env = _bot_env(sb, pg_url, prompts)
+    env = bot_env(sb, pg_url, prompts, time_scale=TIME_SCALE)
     bots: list[BotProcess] = []
     try:
         for _ in range(3):
@@ -121,8 +66,7 @@ def test_three_processes_run_a_breakout_and_survive_kill_9_of_the_firing_one(
 
         firing = next(b for b in bots if b.fires)
         time.sleep(1.0)  # the first question is up; its warning is still ahead
-        firing.proc.send_signal(signal.SIGKILL)
-        firing.proc.wait(timeout=10)
+        firing.kill()
         killed_at = time.monotonic()
         sb.wait_until(
             lambda: sum(b.fires for b in bots if b is not firing) == 1, timeout=15, message="a standby to take over"

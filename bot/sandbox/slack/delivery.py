@@ -23,6 +23,8 @@ class Attempt:
     outcome: str = "pending"  # acked | timeout | http_error | connection_failed | refused
     #: Socket Mode: the number of the connection this attempt went down (None: HTTP, or none was open).
     connection: int | None = None
+    #: When the acknowledgement came back (the sandbox's clock), for ack-latency figures.
+    acked_at: float | None = None
 
 
 @dataclass

@@ -106,6 +106,8 @@ class HttpGateway:
             d.attempts.append(attempt)
             status, resp_headers, data, outcome = await self.post(url, body, headers, self.sb.ack_timeout)
             attempt.status, attempt.outcome = status, outcome
+            if outcome == "acked":
+                attempt.acked_at = self.sb.clock()
             d.ack_status = status
             if outcome == "acked":
                 d.ack_payload = _parse_body(resp_headers, data)

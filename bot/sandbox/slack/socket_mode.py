@@ -195,7 +195,7 @@ class SocketModeGateway:
                 sent = await self._send(d, attempt, reason)
                 if sent:
                     frame = await asyncio.wait_for(fut, timeout=self.sb.ack_timeout)
-                    attempt.status, attempt.outcome = 200, "acked"
+                    attempt.status, attempt.outcome, attempt.acked_at = 200, "acked", self.sb.clock()
                     d.ack_status = 200
                     d.ack_payload = frame.get("payload")
                     d.acked.set()

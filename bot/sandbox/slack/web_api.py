@@ -2,14 +2,15 @@
 
 Arguments arrive the ways slack-sdk sends them (query string, form, multipart or JSON); the
 token from `Authorization: Bearer` or a `token` argument. Answers have Slack's shape:
-`{"ok": true, ...}` or `{"ok": false, "error": "<code>"}` with HTTP 200, and 429/5xx only for
-injected faults.
+`{"ok": true, ...}` or `{"ok": false, "error": "<code>"}` with HTTP 200; 429 with `Retry-After`
+beyond a method's rate tier (see tiers.py) or for an injected fault, and 5xx for injected faults.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import json
 import time
 from collections.abc import Callable
@@ -48,7 +49,10 @@ class ApiCall:
     status: int = 200
     ok: bool | None = None
     error: str | None = None
+    #: "rate_limit" / "server_error" for an injected fault, "tier" when Slack's rate tier refused it.
     fault: str | None = None
+    #: The `Retry-After` (whole Slack seconds) a 429 carried.
+    retry_after: int | None = None
 
 
 @dataclass
@@ -129,6 +133,7 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "rate_limit":
             call.status, call.ok, call.error, call.fault = 429, False, "ratelimited", "rate_limit"
+            call.retry_after = fault.retry_after
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)}
             )
@@ -154,6 +159,13 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
         caller = sb.workspace.bot
     else:
         return fail("invalid_auth")
+
+    retry_after = sb.tiers.admit(sb.team_id, name, str(args.get("channel") or "") or None)
+    if retry_after is not None:
+        call.status, call.ok, call.error, call.fault, call.retry_after = 429, False, "ratelimited", "tier", retry_after
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+        )
 
     ctx = CallContext(sb=sb, caller=caller, request=request)
     try:
@@ -325,6 +337,82 @@ def conversations_members(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
     channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
     page, meta = _paginate(list(channel.members), args)
     return {"members": page, **meta}
+
+
+#: conversations.history / conversations.replies: Slack's default and largest page ("limit").
+HISTORY_DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 999
+
+
+def _in_window(msg: dict[str, Any], args: dict[str, Any]) -> bool:
+    """Slack's ``oldest``/``latest`` bounds: exclusive unless ``inclusive`` is true."""
+    ts = float(msg["ts"])
+    inclusive = _bool(args.get("inclusive", False))
+    oldest, latest = args.get("oldest"), args.get("latest")
+    try:
+        if oldest not in (None, "") and (ts < float(oldest) or (ts == float(oldest) and not inclusive)):
+            return False
+        if latest not in (None, "") and (ts > float(latest) or (ts == float(latest) and not inclusive)):
+            return False
+    except ValueError:
+        raise SlackError("invalid_ts_oldest" if oldest else "invalid_ts_latest") from None
+    return True
+
+
+def _history_page(sb: SlackSandbox, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """One page with Slack's ``has_more`` and an opaque ``next_cursor`` (only when there is more)."""
+    try:
+        limit = int(args.get("limit") or HISTORY_DEFAULT_LIMIT)
+    except ValueError:
+        raise SlackError("invalid_limit") from None
+    # A sandbox may lower the ceiling, as Slack does for apps outside its Marketplace (15).
+    limit = max(1, min(limit, sb.history_limit or HISTORY_MAX_LIMIT))
+    cursor = args.get("cursor") or ""
+    try:
+        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    except (ValueError, IndexError):
+        raise SlackError("invalid_cursor") from None
+    page = [copy.deepcopy(m) for m in items[start : start + limit]]
+    more = start + limit < len(items)
+    out: dict[str, Any] = {"messages": page, "has_more": more}
+    if more:
+        out["response_metadata"] = {"next_cursor": base64.b64encode(f"next_ts:{start + limit}".encode()).decode()}
+    return out
+
+
+@method("conversations.history")
+def conversations_history(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Newest first; a thread's replies are not here (only its parent, with ``reply_count`` and
+    ``latest_reply``), except those also sent to the channel."""
+    channel = _member_channel(ctx, args)
+    with ctx.ws.lock:
+        top = [
+            m
+            for m in channel.messages
+            if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast") and _in_window(m, args)
+        ]
+        top.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return {"pin_count": 0, **_history_page(ctx.sb, top, args)}
+
+
+@method("conversations.replies")
+def conversations_replies(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """A thread, oldest first: its parent, then the replies within the window."""
+    channel = _member_channel(ctx, args)
+    ts = _required(args, "ts")
+    with ctx.ws.lock:
+        found = next((m for m in channel.messages if m["ts"] == ts), None)
+        if found is None:
+            raise SlackError("thread_not_found")
+        thread_ts = found.get("thread_ts") or found["ts"]
+        parent = next((m for m in channel.messages if m["ts"] == thread_ts), None)
+        replies = [
+            m
+            for m in channel.messages
+            if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts and _in_window(m, args)
+        ]
+        replies.sort(key=lambda m: float(m["ts"]))
+        return _history_page(ctx.sb, ([parent] if parent is not None else []) + replies, args)
 
 
 @method("conversations.create")
@@ -743,6 +831,11 @@ def changed_event(ts: str, channel: Channel, msg: dict[str, Any], previous: dict
 
 
 def deleted_event(ts: str, channel: Channel, msg: dict[str, Any]) -> dict[str, Any]:
+    """``message_deleted``; for a thread's parent that left a tombstone, Slack sends ``message_changed``
+    with the tombstone as the message instead."""
+    left = next((m for m in channel.messages if m["ts"] == msg["ts"]), None)
+    if left is not None and left.get("subtype") == "tombstone":
+        return changed_event(ts, channel, left, msg)
     return {
         "type": "message",
         "subtype": "message_deleted",

@@ -1,0 +1,262 @@
+"""Posting to every group of a breakout, each post claimed first under its idempotency key.
+
+The key is (breakout, group, step). The claim is committed before the platform is called and marked
+sent after, so a step that is fired again, or recovered after a crash, posts only what is still
+missing. Groups are served in parallel (``Core.fanout_concurrency``): one slow or failing channel
+neither delays nor stops the others, and the facilitator is told which group failed and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.plan import Plan
+from bot.domain.timeline import Step, StepKind
+from bot.services.context import Core
+from bot.services.port import ChatError, FanoutReport, GroupChannelRequest, Outgoing
+from bot.store import repository as repo
+from bot.store.models import Breakout, Group, Post
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+PostKey = tuple[int, int, str]  # (breakout id, group number, step key)
+
+# Marks a group whose channel was tidied at the end (archived, made read-only, voice moved back).
+CHANNEL_CLOSED = Step(StepKind.CHANNEL_CLOSED)
+
+
+@dataclass(frozen=True)
+class GroupPost:
+    """One message for a group, under the step that makes it idempotent."""
+
+    step: Step
+    message: Outgoing
+    question_index: int | None = None  # the question it belongs to, for the write-up's timeline
+
+
+def group_requests(s: Session, breakout: Breakout, plan: Plan) -> list[GroupChannelRequest]:
+    """What the platform needs to make or find each group's channel and let its people in."""
+    people = repo.members(s, breakout_id=breakout.id)
+    facilitators = tuple(p.user_id for m, p in people if m.role == "facilitator")
+    return [
+        GroupChannelRequest(
+            breakout_id=breakout.id,
+            breakout_title=breakout.title,
+            plan_slug=breakout.plan_slug,
+            number=group.number,
+            name=group.name,
+            members=tuple(p.user_id for m, p in people if m.group_id == group.id),
+            facilitators=facilitators,
+            home_channel=breakout.home_channel,
+            voice_rooms=plan.voice_rooms,
+            topic=f"{breakout.title}: group {group.number}",
+            call_channel=breakout.call_channel_id,
+        )
+        for group in breakout.groups
+    ]
+
+
+class Fanout:
+    def __init__(self, core: Core):
+        self.core = core
+        self._post_locks: dict[PostKey, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # ----- every group ---------------------------------------------------------------------------
+
+    def open_channels(
+        self,
+        breakout_id: int,
+        requests: Sequence[GroupChannelRequest],
+        posts: Callable[[GroupChannelRequest], Sequence[GroupPost]],
+        *,
+        progress: Progress | None = None,
+    ) -> FanoutReport:
+        """Make or reuse every group's channel, then post ``posts(group)`` into it, in order.
+
+        Safe to run again (recovery after a crash): channels are reused and posts are idempotent.
+        """
+        report = FanoutReport(total=len(requests))
+        lock = threading.Lock()
+
+        def one(request: GroupChannelRequest) -> None:
+            try:
+                channel_id = self._open_channel(request)
+                for post in posts(request):
+                    self.post_once(breakout_id, request.number, channel_id, post)
+            except ChatError as exc:
+                with lock:
+                    report.failures[request.number] = str(exc)
+                self._set_channel(breakout_id, request.number, error=str(exc))
+            except Exception as exc:  # one group's failure must not stop the others
+                log.exception("opening group %s of breakout %s failed", request.number, breakout_id)
+                with lock:
+                    report.failures[request.number] = f"unexpected error: {exc}"
+                self._set_channel(breakout_id, request.number, error=str(exc))
+            finally:
+                with lock:
+                    report.done += 1
+                    if progress:
+                        progress(f"channels {report.done}/{report.total}")
+
+        self._each_group(one, requests)
+        return report
+
+    def post_to_groups(self, breakout_id: int, post: GroupPost) -> FanoutReport:
+        """Post into every group's channel once; a group whose channel failed at the start gets it now."""
+        with self.core.db.transaction() as s:
+            breakout, plan = self._load(s, breakout_id)
+            requests = group_requests(s, breakout, plan)
+            channels = {g.number: g.channel_id for g in breakout.groups}
+        report = FanoutReport(total=len(requests))
+        lock = threading.Lock()
+
+        def one(request: GroupChannelRequest) -> None:
+            channel_id = channels.get(request.number)
+            try:
+                if channel_id is None:  # its channel failed at the start: try again now
+                    channel_id = self._open_channel(request)
+                self.post_once(breakout_id, request.number, channel_id, post)
+            except Exception as exc:
+                if not isinstance(exc, ChatError):
+                    log.exception(
+                        "posting %s to group %s of breakout %s failed", post.step.key, request.number, breakout_id
+                    )
+                with lock:
+                    report.failures[request.number] = str(exc)
+            finally:
+                with lock:
+                    report.done += 1
+
+        self._each_group(one, requests)
+        if not report.ok:
+            log.warning("breakout %s step %s: %s", breakout_id, post.step.key, report.describe())
+        return report
+
+    def close_channels(self, breakout_id: int, report: FanoutReport) -> None:
+        """Tidy each group's channel once (archived or made read-only), noting failures in ``report``.
+
+        The 'channel closed' marker makes this safe to run again after a crash in the middle.
+        """
+        with self.core.db.transaction() as s:
+            breakout, plan = self._load(s, breakout_id)
+            requests = group_requests(s, breakout, plan)
+            channels = {g.number: g.channel_id for g in breakout.groups}
+            done = set(
+                s.scalars(
+                    select(Post.group_number).where(Post.breakout_id == breakout_id, Post.step == CHANNEL_CLOSED.key)
+                )
+            )
+        for request in requests:
+            channel_id = channels.get(request.number)
+            if channel_id is None or request.number in done:
+                continue
+            try:
+                self.core.port.close_group_channel(
+                    channel_id=channel_id, request=request, archive=plan.archive_channels
+                )
+            except ChatError as exc:
+                report.failures.setdefault(request.number, f"closing the channel: {exc}")
+                continue
+            with self.core.db.transaction() as s:
+                s.add(
+                    Post(
+                        breakout_id=breakout_id,
+                        group_number=request.number,
+                        step=CHANNEL_CLOSED.key,
+                        channel_id=channel_id,
+                        state="sent",
+                        posted_at=self.core.now(),
+                    )
+                )
+
+    # ----- one group -----------------------------------------------------------------------------
+
+    def post_once(self, breakout_id: int, group_number: int, channel_id: str, post: GroupPost) -> str | None:
+        """Post unless this (breakout, group, step) was already sent; returns the message id."""
+        key = (breakout_id, group_number, post.step.key)
+        with self._post_lock(key):
+            with self.core.db.transaction() as s:
+                row = _find_post(s, key)
+                if row is not None and row.state == "sent":
+                    return row.message_id
+                if row is None:
+                    s.add(
+                        Post(
+                            breakout_id=breakout_id,
+                            group_number=group_number,
+                            step=post.step.key,
+                            question_index=post.question_index,
+                            channel_id=channel_id,
+                            state="claimed",
+                            posted_at=self.core.now(),
+                        )
+                    )
+            try:
+                delivery = self.core.port.post(channel_id=channel_id, message=post.message)
+            except ChatError as exc:
+                with self.core.db.transaction() as s:
+                    row = _claimed(s, key)
+                    row.state, row.error = "failed", str(exc)
+                raise
+            with self.core.db.transaction() as s:
+                row = _claimed(s, key)
+                row.state, row.message_id, row.channel_id = "sent", delivery.message_id, delivery.channel_id
+                row.posted_at, row.error = self.core.now(), None
+            return delivery.message_id
+
+    def _open_channel(self, request: GroupChannelRequest) -> str:
+        """Make or reuse one group's channel on the platform and remember it (clearing any old error)."""
+        channel_id = self.core.port.open_group_channel(request)
+        self._set_channel(request.breakout_id, request.number, channel_id=channel_id, error=None)
+        return channel_id
+
+    def _set_channel(self, breakout_id: int, number: int, *, error: str | None, channel_id: str | None = None) -> None:
+        with self.core.db.transaction() as s:
+            group = s.scalar(select(Group).where(Group.breakout_id == breakout_id, Group.number == number))
+            if group is None:
+                return
+            if channel_id is not None:
+                group.channel_id = channel_id
+            group.channel_error = error
+
+    def _post_lock(self, key: PostKey) -> threading.Lock:
+        with self._locks_guard:
+            return self._post_locks.setdefault(key, threading.Lock())
+
+    def _each_group(self, work: Callable[[GroupChannelRequest], None], items: Sequence[GroupChannelRequest]) -> None:
+        if len(items) <= 1:
+            for item in items:
+                work(item)
+            return
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(self.core.fanout_concurrency, len(items))), thread_name_prefix="fanout"
+        ) as pool:
+            list(pool.map(work, items))
+
+    @staticmethod
+    def _load(s: Session, breakout_id: int) -> tuple[Breakout, Plan]:
+        loaded = repo.breakout_with_plan(s, breakout_id)
+        assert loaded is not None, f"breakout {breakout_id} is gone"
+        return loaded
+
+
+def _find_post(s: Session, key: PostKey) -> Post | None:
+    breakout_id, group_number, step = key
+    return s.scalar(
+        select(Post).where(Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step == step)
+    )
+
+
+def _claimed(s: Session, key: PostKey) -> Post:
+    post = _find_post(s, key)
+    assert post is not None, f"post {key} was claimed"
+    return post
