@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
@@ -215,8 +215,22 @@ class AddressNames:
                 for joined in ("".join(words), "".join(reversed(words)), words[0][0] + words[-1]):
                     if len(joined) >= _MIN_JOINED:
                         self._joined[joined].add(key)
-        alternatives = sorted(self._joined, key=len, reverse=True)
-        self._joined_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        # Joined forms by their first letters, longest first: a word is read once, whatever the number of people.
+        self._joined_by_start: dict[str, list[str]] = defaultdict(list)
+        for joined in sorted(self._joined, key=len, reverse=True):
+            self._joined_by_start[joined[:_MIN_JOINED]].append(joined)
+
+    def _joined_in(self, word: str) -> Iterator[str]:
+        """The joined forms inside one word, left to right, the longest at each place, never overlapping."""
+        i, last = 0, len(word) - _MIN_JOINED
+        while i <= last:
+            for joined in self._joined_by_start.get(word[i : i + _MIN_JOINED], ()):
+                if word.startswith(joined, i):
+                    yield joined
+                    i += len(joined)
+                    break
+            else:
+                i += 1
 
     def find(self, url: str) -> dict[str, bool]:
         """Each form found, and whether it was written capitalised (an everyday word then reads as a name)."""
@@ -227,10 +241,9 @@ class AddressNames:
             for sequence, key in self._starts.get(word, ()):
                 if tuple(folded[i : i + len(sequence)]) == sequence:
                     found[key] = found.get(key, False) or words[i][:1].isupper()
-            if self._joined_pattern is not None:
-                for m in self._joined_pattern.finditer(word):
-                    for key in self._joined[m.group(0)]:
-                        found[key] = True  # a joined name is never an everyday word
+            for joined in self._joined_in(word):
+                for key in self._joined[joined]:
+                    found[key] = True  # a joined name is never an everyday word
         return found
 
 
@@ -268,6 +281,60 @@ def name_forms(name: str) -> set[str]:
     return forms
 
 
+# --- names inside text --------------------------------------------------------------------------------------
+_WORD = re.compile(r"\w+")
+# Letters that case-insensitive matching takes for 'i' although their casefold is not 'i' (Turkish dotted
+# capital and dotless i): folded to 'i' first, so a word index finds every name the regex would match.
+_FOLD_FIRST = str.maketrans({"\u0130": "i", "\u0131": "i"})
+_PATTERN_CACHE = 4096
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD_FIRST).casefold()
+
+
+def _names_pattern(forms: Sequence[str]) -> re.Pattern[str]:
+    """One form of a name, whole, not inside a longer word or a #channel; an @ before it goes with it."""
+    return re.compile(r"(?<![\w#])(@?)(" + "|".join(map(re.escape, forms)) + r")(?![\w])", re.IGNORECASE)
+
+
+class NameIndex:
+    """Finds the forms of names in text at a cost that grows with the text, not with the number of people.
+
+    One regex over every form of every person in a workspace costs time in proportion to the number of
+    forms at each character of every quote. Here each form is filed under its first word (casefolded), a
+    text's words are looked up, and the regex is built from only the forms that could match there (in the
+    same order, longest first), so it finds exactly what the regex over all forms would find."""
+
+    def __init__(self, forms: Sequence[str]):
+        """``forms``: casefolded, in the order the regex tries them (longest first)."""
+        self._rank = {form: i for i, form in enumerate(forms)}
+        self._by_first_word: dict[str, list[str]] = defaultdict(list)
+        self._always: list[str] = []  # forms that start with no letter or digit: tried in every text
+        for form in forms:
+            if m := _WORD.match(_fold(form)):
+                self._by_first_word[m.group(0)].append(form)
+            else:
+                self._always.append(form)
+        self._patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    def pattern_for(self, text: str) -> re.Pattern[str] | None:
+        """The regex of the forms whose first word is in ``text``; ``None`` when no name can be there."""
+        found = set(self._always)
+        for word in _WORD.findall(_fold(text)):
+            if forms := self._by_first_word.get(word):
+                found.update(forms)
+        if not found:
+            return None
+        key = tuple(sorted(found, key=self._rank.__getitem__))
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            if len(self._patterns) >= _PATTERN_CACHE:
+                self._patterns.clear()
+            pattern = self._patterns[key] = _names_pattern(key)
+        return pattern
+
+
 class QuoteText:
     """Turns a stored quote into readable text under the naming rules of one summary."""
 
@@ -293,7 +360,7 @@ class QuoteText:
             return ANOTHER
         return label
 
-    def _build_name_index(self, people: Sequence[Identity]) -> tuple[re.Pattern[str] | None, dict[str, list[Identity]]]:
+    def _build_name_index(self, people: Sequence[Identity]) -> tuple[NameIndex | None, dict[str, list[Identity]]]:
         """Every form of every name (full, each word, aliases), matched case-insensitively.
 
         Chat is often typed in lower case ("thanks felize"), so case does not protect anyone;
@@ -311,11 +378,7 @@ class QuoteText:
                     owners[key].append(person)
         if not owners:
             return None, {}
-        alternatives = sorted(owners, key=len, reverse=True)
-        pattern = re.compile(
-            r"(?<![\w#])(@?)(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])", re.IGNORECASE
-        )
-        return pattern, owners
+        return NameIndex(sorted(owners, key=len, reverse=True)), owners
 
     def _replace_name(self, match: re.Match[str]) -> str:
         form = match.group(2)
@@ -398,7 +461,8 @@ class QuoteText:
         segment = unescape(segment)
         if self._name_pattern is None or not segment:
             return segment
-        return self._name_pattern.sub(self._replace_name, segment)
+        pattern = self._name_pattern.pattern_for(segment)
+        return segment if pattern is None else pattern.sub(self._replace_name, segment)
 
     def _markup(self, token: str, links: list[Link]) -> str:
         if m := MENTION.fullmatch(token):
