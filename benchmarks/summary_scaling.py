@@ -5,8 +5,9 @@ Usage: .venv/bin/python benchmarks/summary_scaling.py [--sizes 1000,10000,50000]
                                                        [--repeat 3] [--no-memory] [--no-docx]
 Each case is a real SQLite database: the breakout is started through the app (65 people in 13 groups, each
 with a naming choice), the rest of the workspace and the quotes are written through the store's models in
-bulk. Times are medians of --repeat runs without tracemalloc; peak memory (build + all renders) is measured
-in a separate pass with tracemalloc on.
+bulk. Times are medians of --repeat runs without tracemalloc, in CPU seconds of this process (time.process_time),
+so that other work on a shared machine does not count; peak memory (build + all renders) is measured in a
+separate pass with tracemalloc on.
 """
 
 from __future__ import annotations
@@ -118,9 +119,9 @@ def fill(app: BreakoutApp, chat: LocalChat, workspace_people: int, quotes: int) 
 def median_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return statistics.median(times), result
 
 

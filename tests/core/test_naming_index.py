@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.consent import Level
-from bot.domain.naming import AddressNames, Identity, NameIndex, QuoteText, assign_labels, name_forms
+from bot.domain.naming import AddressNames, Identity, NameIndex, QuoteText, _words, assign_labels, name_forms
 
 
 def all_forms_pattern(forms: list[str]) -> re.Pattern[str]:
@@ -90,5 +90,12 @@ def test_a_workspace_of_thousands_names_as_a_breakout_of_five_does_and_each_quot
     assert "FL" in big_text.render(quotes[1])[0] and "irstname1" not in big_text.render(quotes[1])[0]
     index = NameIndex(forms_of([p.full_name for p in big]))
     pattern = index.pattern_for(quotes[1])
-    assert pattern is not None and pattern.pattern.count("|") == 2  # firstname1, firstname1 lastname1
+    assert pattern is not None and pattern.pattern.count("|") == 2  # firstname1 lastname1, firstname1, lastname1
+    assert NameIndex(forms_of(["Dan Green", "Dan Brown"])).pattern_for("dan said").pattern.count("|") == 0
     assert index.pattern_for("nobody is named here") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
+def test_the_words_of_a_text_are_the_runs_the_regex_sees(text):
+    assert _words(text) == re.findall(r"\w+", text.translate({0x130: "i", 0x131: "i"}).casefold())
