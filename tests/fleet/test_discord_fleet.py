@@ -7,9 +7,6 @@ the first lives; when the holder is killed with ``kill -9``, the standby connect
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -17,7 +14,7 @@ import pytest
 
 from bot.sandbox.discord import DiscordSandbox
 from tests.conftest import PROMPTS, _postgres_schema_url, _postgres_url
-from tests.fleet.processes import REPO
+from tests.fleet.processes import BotProcess
 
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
 
@@ -25,28 +22,6 @@ pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs Postg
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
-
-
-class DiscordProcess:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "discord"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
-
-    def said(self, words: str) -> bool:
-        return any(words in line for line in self.log)
 
 
 def test_one_process_holds_the_gateway_and_a_standby_takes_over_after_kill_9(pg_url: str, tmp_path: object) -> None:
@@ -62,24 +37,18 @@ def test_one_process_holds_the_gateway_and_a_standby_takes_over_after_kill_9(pg_
                 "LOG_LEVEL": "INFO",
             }
         )
-        first = DiscordProcess(env)
+        first = BotProcess(env, platform="discord")
         sb.wait_until(lambda: sb.identifies == 1, 60)
-        second = DiscordProcess(env)
+        second = BotProcess(env, platform="discord")
         try:
             sb.wait_until(lambda: second.said("waiting as a standby"), 60)
             time.sleep(1.0)
             assert sb.identifies == 1, "the standby must not open a second gateway session"
-            first.proc.kill()
-            first.proc.wait(10)
+            first.kill()
             killed = time.monotonic()
             sb.wait_until(lambda: sb.identifies == 2, 30)
             assert time.monotonic() - killed < 15
             assert second.said("now holds the Discord gateway")
         finally:
             for p in (first, second):
-                if p.proc.poll() is None:
-                    p.proc.terminate()
-                    try:
-                        p.proc.wait(20)
-                    except subprocess.TimeoutExpired:
-                        p.proc.kill()
+                p.stop()
