@@ -197,7 +197,7 @@ def address_words(url: str) -> list[str]:
 
 
 def _words_of_form(form: str) -> tuple[str, ...]:
-    return tuple(w.casefold() for w in _ADDRESS_WORD.findall(form))
+    return tuple(_fold(w) for w in _ADDRESS_WORD.findall(form))
 
 
 class AddressNames:
@@ -236,7 +236,7 @@ class AddressNames:
     def find(self, url: str) -> dict[str, bool]:
         """Each form found, and whether it was written capitalised (an everyday word then reads as a name)."""
         words = address_words(url)
-        folded = [w.casefold() for w in words]
+        folded = [_fold(w) for w in words]  # 'yildiz' in an address is 'Yıldız' too
         found: dict[str, bool] = {}
         for i, word in enumerate(folded):
             for sequence, key in self._starts.get(word, ()):
@@ -370,6 +370,9 @@ class QuoteText:
         self.labels = labels
         self._name_pattern, self._name_owner = self._build_name_index(people)
         self._addresses = AddressNames(self._name_owner)
+        self._keys_by_fold: dict[str, list[str]] = defaultdict(list)
+        for key in self._name_owner:
+            self._keys_by_fold[_fold(key)].append(key)
 
     def _visible_label(self, person: Identity | None) -> str:
         if person is None:
@@ -405,11 +408,15 @@ class QuoteText:
     def _replace_name(self, match: re.Match[str]) -> str:
         form = match.group(2)
         key = form.casefold()
-        owners = self._name_owner.get(key, [])
-        if not owners or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):
+        # Ignoring case, the regex takes 'YILDIZ' for 'yıldız', whose casefolds differ: the forms are then
+        # found by their folding, so such a name is never left as written for want of an owner.
+        keys = [key] if key in self._name_owner else self._keys_by_fold.get(_fold(key), [])
+        owned = [(person, k) for k in keys for person in self._name_owner[k]]
+        if not owned or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):
             return match.group(0)
-        if all(self._reveals(person, key) for person in owners):
+        if all(self._reveals(person, k) for person, k in owned):
             return match.group(0)
+        owners = list(dict.fromkeys(person for person, _ in owned))
         if len(owners) == 1:
             return self._visible_label(owners[0])
         return ANOTHER

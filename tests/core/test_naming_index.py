@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.consent import Level
-from bot.domain.naming import AddressNames, Identity, NameIndex, QuoteText, _words, assign_labels, name_forms
+from bot.domain.naming import AddressNames, Identity, Link, NameIndex, QuoteText, _words, assign_labels, name_forms
 
 
 def all_forms_pattern(forms: list[str]) -> re.Pattern[str]:
@@ -99,3 +99,25 @@ def test_a_workspace_of_thousands_names_as_a_breakout_of_five_does_and_each_quot
 @given(text=st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
 def test_the_words_of_a_text_are_the_runs_the_regex_sees(text):
     assert _words(text) == re.findall(r"\w+", text.translate({0x130: "i", 0x131: "i"}).casefold())
+
+
+def test_someone_of_the_workspace_outside_the_breakout_is_still_covered_among_thousands():
+    """Only the breakout's people get labels, but a quote can name anyone of the workspace: their name is
+    still replaced, however many people the workspace has and whoever shares their first name."""
+    breakout = workspace(5)
+    outsiders = [
+        *workspace(3000)[5:],
+        Identity("x", "Yıldız Okonkwo", "Yıldız", Level.ANONYMOUS, ("UX",)),
+        Identity("y", "Firstname2 Elsewhere", "Firstname2", Level.INITIALS, ("UY",)),
+    ]
+    texts = QuoteText(breakout + outsiders, assign_labels(breakout))
+    out, _ = texts.render("ask YILDIZ okonkwo, or firstname2 elsewhere, or Lastname2999 about it")
+    assert out == "ask another participant, or another participant, or another participant about it"
+
+
+def test_a_turkish_name_is_covered_however_its_i_is_written():
+    people = [Identity("1", "Yıldız Okonkwo", "Yıldız", Level.INITIALS, ("U1",))]
+    texts = QuoteText(people, assign_labels(people))
+    for written in ("Yıldız", "YILDIZ", "yildiz", "Yildiz Okonkwo"):
+        assert texts.render(f"thanks {written}!")[0] == "thanks YO!", written
+    assert texts.shown_link("https://example.org/people/yildiz-okonkwo") == Link("https://example.org", None)
