@@ -370,6 +370,7 @@ class QuoteText:
         self.labels = labels
         self._name_pattern, self._name_owner = self._build_name_index(people)
         self._addresses = AddressNames(self._name_owner)
+        self._beyond: dict[str, bool] = {}  # address -> whether it names someone beyond their consent
         self._keys_by_fold: dict[str, list[str]] = defaultdict(list)
         for key in self._name_owner:
             self._keys_by_fold[_fold(key)].append(key)
@@ -434,7 +435,14 @@ class QuoteText:
         return False
 
     def _names_beyond_consent(self, url: str) -> bool:
-        """Whether the address holds a form of someone's name that their label does not already show."""
+        """Whether the address holds a form of someone's name that their label does not already show.
+        Worked out once per address: the same links come back quote after quote."""
+        beyond = self._beyond.get(url)
+        if beyond is None:
+            beyond = self._beyond[url] = self._address_names_beyond_consent(url)
+        return beyond
+
+    def _address_names_beyond_consent(self, url: str) -> bool:
         found = self._addresses.find(url)
         for key, capitalised in found.items():
             owners = self._name_owner.get(key, [])
