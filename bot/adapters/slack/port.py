@@ -3,13 +3,20 @@
 Group channels ``breakout-<plan>-<n>`` are reused when they exist (unarchived if archived, joined
 if the bot is not in them) and made otherwise; missing members are invited in one call. Slack's
 refusals become ``ChatError`` with a sentence a facilitator can act on.
+
+Slack allows ``conversations.list`` and ``.create`` about 20 calls a minute, so a start of 100 groups
+lists the workspace's channels once: the groups' workers share one listing (nobody lists while
+another listing is on its way, and no lock is held over a Web API call), a name missing from a
+listing younger than ``LISTING_FRESH`` is made without looking again, and only a ``name_taken``
+(an archived channel of an earlier run, or one made meanwhile) costs one more listing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -44,6 +51,13 @@ REASONS = {
     "user_is_restricted": "a guest account cannot be invited to this channel",
 }
 
+#: Seconds a channel listing is trusted: a name not in it is made without listing again.
+LISTING_FRESH = 120.0
+#: Slack's most users in one conversations.invite.
+INVITE_BATCH = 1000
+#: The conversation types a group channel may be.
+CHANNEL_TYPES = "public_channel,private_channel"
+
 FILE_KINDS = {
     "md": "a Markdown file",
     "html": "a web page (open it in a browser; print it to PDF)",
@@ -66,13 +80,22 @@ class SlackPort:
     platform = "slack"
 
     def __init__(
-        self, client: WebClient, directory: Directory | None = None, *, bot_user_id: str | None = None
+        self,
+        client: WebClient,
+        directory: Directory | None = None,
+        *,
+        bot_user_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.directory = directory or Directory(client)
         self._bot_user_id = bot_user_id
+        self._clock = clock
         self._channels: dict[str, dict[str, Any]] = {}  # name -> conversation, as last seen
-        self._channels_lock = threading.Lock()
+        self._channels_lock = threading.Lock()  # guards the fields below; never held over a Web API call
+        self._listed_at: float | None = None  # when the latest listing of live channels began
+        self._listed_all_at: float | None = None  # ... of live and archived channels
+        self._listing: threading.Event | None = None  # set when the listing on its way is done
         self._dm: dict[str, str] = {}
 
     @property
@@ -85,66 +108,113 @@ class SlackPort:
 
     def open_group_channel(self, request: GroupChannelRequest) -> str:
         try:
-            channel = self._find_or_make(request.name)
+            channel, made = self._find_or_make(request.name)
             channel_id = str(channel["id"])
             if channel.get("is_archived"):
                 self.client.conversations_unarchive(channel=channel_id)
+                self._remember(request.name, is_archived=False)
             if not channel.get("is_member"):
                 self.client.conversations_join(channel=channel_id)
-            self._invite(channel_id, [*request.members, *request.facilitators])
+                self._remember(request.name, is_member=True)
+            self._invite(channel_id, [*request.members, *request.facilitators], made=made)
             return channel_id
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
 
-    def _find_or_make(self, name: str) -> dict[str, Any]:
-        found = self._lookup(name, refresh=False) or self._lookup(name, refresh=True)
+    def _find_or_make(self, name: str) -> tuple[dict[str, Any], bool]:
+        """The channel called ``name``, and whether the bot made it just now."""
+        found = self._known(name)
+        if found is None:
+            self._ensure_listed(archived=False, since=self._clock() - LISTING_FRESH)
+            found = self._known(name)
         if found is not None:
-            return found
+            return found, False
+        asked = self._clock()
         try:
-            made = self.client.conversations_create(name=name)["channel"]
+            made = dict(self.client.conversations_create(name=name)["channel"])
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise
-            # Made by someone else meanwhile, or archived: look again before giving up.
-            found = self._lookup(name, refresh=True)
+            # Archived (an earlier run's), or made by someone else meanwhile: look again, archived too.
+            self._ensure_listed(archived=True, since=asked)
+            found = self._known(name)
             if found is None:
                 raise
-            return found
+            return found, False
         with self._channels_lock:
-            self._channels[name] = dict(made)
-        return dict(made)
+            self._channels[name] = made
+        return dict(made), True
 
-    def _lookup(self, name: str, *, refresh: bool) -> dict[str, Any] | None:
+    def _known(self, name: str) -> dict[str, Any] | None:
         with self._channels_lock:
-            if not refresh:
-                hit = self._channels.get(name)
-                return dict(hit) if hit else None
-            cursor = None
-            while True:
-                page = self.client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=False, limit=1000, cursor=cursor
-                )
-                for c in page["channels"]:
-                    self._channels[c["name"]] = dict(c)
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
             hit = self._channels.get(name)
             return dict(hit) if hit else None
 
-    def _invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
+    def _remember(self, name: str, **changes: Any) -> None:
+        with self._channels_lock:
+            if name in self._channels:
+                self._channels[name].update(changes)
+
+    def _ensure_listed(self, *, archived: bool, since: float) -> None:
+        """See that a listing begun at ``since`` or later is in the cache: one listing serves every
+        worker that asks meanwhile (they wait for it without holding a lock), none is made twice."""
+        while True:
+            with self._channels_lock:
+                stamps = [self._listed_all_at] if archived else [self._listed_all_at, self._listed_at]
+                if any(t is not None and t >= since for t in stamps):
+                    return
+                running = self._listing
+                if running is None:
+                    running = self._listing = threading.Event()
+                    mine = True
+                else:
+                    mine = False
+            if not mine:
+                running.wait()
+                continue  # that listing may have been the other kind, or failed: check again
+            try:
+                self._list_channels(archived=archived)
+            finally:
+                with self._channels_lock:
+                    self._listing = None
+                running.set()
+            return
+
+    def _list_channels(self, *, archived: bool) -> None:
+        began = self._clock()
+        cursor = None
+        while True:
+            page = self.client.conversations_list(
+                types=CHANNEL_TYPES, exclude_archived=not archived, limit=1000, cursor=cursor
+            )
+            with self._channels_lock:
+                for c in page["channels"]:
+                    self._channels[c["name"]] = dict(c)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        with self._channels_lock:
+            if archived:
+                self._listed_all_at = began
+            else:
+                self._listed_at = began
+
+    def _invite(self, channel_id: str, user_ids: Sequence[str], *, made: bool = False) -> None:
+        """Everyone missing, in one call (Slack takes up to 1,000 users in one invite). A channel the
+        bot has just made holds only the bot, so its members are not asked for."""
         wanted = list(dict.fromkeys(u for u in user_ids if u and u != self.bot_user_id))
         if not wanted:
             return
-        present = set(self.directory.channel_members(channel_id))
+        present = set() if made else set(self.directory.channel_members(channel_id))
         missing = [u for u in wanted if u not in present]
-        if not missing:
-            return
-        try:
-            self.client.conversations_invite(channel=channel_id, users=",".join(missing), force=True)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "already_in_channel":  # joined meanwhile
-                raise
+        for start in range(0, len(missing), INVITE_BATCH):
+            try:
+                self.client.conversations_invite(
+                    channel=channel_id, users=",".join(missing[start : start + INVITE_BATCH]), force=True
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") != "already_in_channel":  # joined meanwhile
+                    raise
 
     def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None:
         if not archive:
@@ -155,9 +225,7 @@ class SlackPort:
             if exc.response.get("error") == "already_archived":
                 return
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
-        with self._channels_lock:
-            if request.name in self._channels:
-                self._channels[request.name]["is_archived"] = True
+        self._remember(request.name, is_archived=True)
 
     # -- messages ------------------------------------------------------------------------------
 
