@@ -143,7 +143,12 @@ class BreakoutApp:
             return BREAKOUT_USAGE
         if a == "start":
             prepared = lc.start_prepared(
-                actor, home_channel=channel_id, plan_slug=command.plan or "", minutes=command.minutes, progress=progress
+                actor,
+                home_channel=channel_id,
+                plan_slug=command.plan or "",
+                minutes=command.minutes,
+                progress=progress,
+                call_channel=call_channel,
             )
             if prepared is not None:  # its groups were made at prepare: nobody is looked up again
                 note = " (The groups are the ones prepared earlier.)" if command.groups or command.size else ""

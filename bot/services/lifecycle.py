@@ -9,6 +9,7 @@ what a crash interrupted is ``bot.services.recovery``; the words of a status are
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -176,7 +177,9 @@ class Lifecycle:
             breakout, plan = _load(s, breakout_id)
             requests = group_requests(s, breakout, plan)
             slug = breakout.plan_slug
-        report = self.fanout.open_channels(breakout_id, requests, lambda _: (), progress=progress)
+        # Nobody is moved into a voice room yet: that happens at the start.
+        quiet = [dataclasses.replace(r, call_channel=None) for r in requests]
+        report = self.fanout.open_channels(breakout_id, quiet, lambda _: (), progress=progress)
         return PrepareResult(breakout_id, title, slug, layout, report)
 
     def start_prepared(
@@ -187,6 +190,7 @@ class Lifecycle:
         plan_slug: str,
         minutes: float | None = None,
         progress: Progress | None = None,
+        call_channel: str | None = None,
     ) -> StartResult | None:
         """Start the breakout prepared in this channel, if there is one (None if not): only posts,
         as its channels are made and its people in them (a channel that failed at prepare is made now)."""
@@ -209,6 +213,7 @@ class Lifecycle:
                 duration = question_seconds(plan, 0, minutes_override=minutes, time_scale=row.time_scale)
                 _store(row, state_of(row, plan).started(now, duration))
                 row.minutes_override, row.started_at, row.started_by = minutes, now, actor.person.user_id
+                row.call_channel_id = call_channel or row.call_channel_id
                 people = repo.members(s, breakout_id=row.id)
                 layout = tuple(
                     (g.number, tuple(p.user_id for m, p in people if m.group_id == g.id)) for g in row.groups
@@ -341,7 +346,11 @@ class Lifecycle:
             breakout, plan = _load(s, breakout_id)
             requests = group_requests(s, breakout, plan)
             question = breakout.question_index
-            ready = {g.number: g.channel_id for g in breakout.groups if g.channel_id and not g.channel_error}
+            # People are moved into voice rooms at the start, so those groups are opened again (found, not made).
+            moves = bool(plan.voice_rooms and breakout.call_channel_id)
+            ready = {
+                g.number: g.channel_id for g in breakout.groups if g.channel_id and not g.channel_error and not moves
+            }
         opening = self._question_post(plan, question, breakout_id)
 
         def posts(request: GroupChannelRequest) -> list[GroupPost]:
