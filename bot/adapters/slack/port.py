@@ -90,6 +90,7 @@ class SlackPort:
         self.client = client
         self.directory = directory or Directory(client)
         self._bot_user_id = bot_user_id
+        self._whoami_lock = threading.Lock()
         self._clock = clock
         self._channels: dict[str, dict[str, Any]] = {}  # name -> conversation, as last seen
         self._channels_lock = threading.Lock()  # guards the fields below; never held over a Web API call
@@ -100,8 +101,12 @@ class SlackPort:
 
     @property
     def bot_user_id(self) -> str:
+        """Asked of Slack once: the groups' workers all need it at once, and each would ask otherwise
+        (they wait for the one answer they need, nothing else is held)."""
         if self._bot_user_id is None:
-            self._bot_user_id = str(self.client.auth_test()["user_id"])
+            with self._whoami_lock:
+                if self._bot_user_id is None:
+                    self._bot_user_id = str(self.client.auth_test()["user_id"])
         return self._bot_user_id
 
     # -- group channels -----------------------------------------------------------------------
