@@ -44,6 +44,10 @@ def test_prepare_then_start_only_posts(call_factory) -> None:
     again = call.answer(call.breakout("prepare kindness-in-education groups=2"))
     assert "already prepared in this channel" in again, again
 
+    early = call.people[0]
+    early.post(call.channel_of(early), "Hello, is anyone here yet?")  # before the start: not a quote
+    sb.wait_until(lambda: all(d.acked.is_set() for d in sb.events()), message="every event acknowledged")
+
     before = len(sb.calls())
     started = call.answer(call.breakout("start kindness-in-education"))
     assert started.startswith("Started Kindness in Education (breakout 1): 3 groups"), started
@@ -55,7 +59,7 @@ def test_prepare_then_start_only_posts(call_factory) -> None:
         assert welcome["blocks"][0]["text"]["text"] == "Kindness in Education"
         assert question["blocks"][0]["text"]["text"] == "Question 1 of 2"
     status = call.answer(call.breakout("status"))
-    assert "question 1 of 2" in status, status
+    assert "question 1 of 2" in status and "0 quotes so far" in status, status
 
 
 def test_start_of_another_plan_over_a_prepared_one_is_refused(call_factory) -> None:

@@ -8,7 +8,9 @@ Slack allows ``conversations.list`` and ``.create`` about 20 calls a minute, so 
 lists the workspace's channels once: the groups' workers share one listing (nobody lists while
 another listing is on its way, and no lock is held over a Web API call), a name missing from a
 listing younger than ``LISTING_FRESH`` is made without looking again, and only a ``name_taken``
-(an archived channel of an earlier run, or one made meanwhile) costs one more listing.
+(an archived channel of an earlier run, or one made meanwhile) costs one more listing. Creates (and
+unarchives) go one at a time: beyond the burst Slack admits one every 3 s, and workers racing for
+it would spend their retries on 429s until a group gave up.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class SlackPort:
         self._listed_at: float | None = None  # when the latest listing of live channels began
         self._listed_all_at: float | None = None  # ... of live and archived channels
         self._listing: threading.Event | None = None  # set when the listing on its way is done
+        # Tier 2 methods a fan-out calls once a group: one at a time (see _one_at_a_time).
+        self._paced = {"create": threading.Lock(), "unarchive": threading.Lock()}
         self._dm: dict[str, str] = {}
 
     @property
@@ -116,7 +120,8 @@ class SlackPort:
             channel, made = self._find_or_make(request.name)
             channel_id = str(channel["id"])
             if channel.get("is_archived"):
-                self.client.conversations_unarchive(channel=channel_id)
+                with self._paced["unarchive"]:
+                    self.client.conversations_unarchive(channel=channel_id)
                 self._remember(request.name, is_archived=False)
             if not channel.get("is_member"):
                 self.client.conversations_join(channel=channel_id)
@@ -136,7 +141,10 @@ class SlackPort:
             return found, False
         asked = self._clock()
         try:
-            made = dict(self.client.conversations_create(name=name)["channel"])
+            # Beyond its burst Slack lets one create through every 3 s. Workers racing for that one
+            # each spend their retries on 429s, and a group fails; in turn, each waits only for Slack.
+            with self._paced["create"]:
+                made = dict(self.client.conversations_create(name=name)["channel"])
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise
