@@ -8,8 +8,10 @@ types ``/breakout start PLAN size=N`` and the clock stops when question 1 is in 
 same with ``/breakout prepare PLAN size=N`` typed first (its own time and calls on the "prepare" row;
 the "start" row after it is what the call waits for), in a fresh workspace so the tiers start full.
 Prints the calls per method, the 429s, and the modelled Slack time (wall time / time scale). The
-bot's own work is scaled up with it (1 s of wall time is 10 Slack seconds at 0.1), so the run with
-``--no-tiers`` is printed beside it as that share. Prints figures; asserts nothing.
+bot's own work is scaled up with it (1 s of wall time is 10 Slack seconds at 0.1), so the same run
+without tiers is printed above it as that share, and "est. s" puts the two together: the time the
+tiers added, in Slack seconds, plus the bot's own work at its real speed. On a loaded machine the
+bot's own share swings from run to run. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -129,20 +131,30 @@ def main() -> None:
         f"time scale {args.time_scale} (a Slack minute lasts {60 * args.time_scale:g} s); plan {PLAN}, size={args.size}"
     )
     print(
-        f"{'groups':>6} {'people':>6} {'tiers':>5} {'command':>15} {'wall s':>7} {'Slack s':>8} {'calls':>6} "
-        f"{'429s':>5}  calls by method"
+        f"{'groups':>6} {'people':>6} {'tiers':>5} {'command':>17} {'wall s':>7} {'Slack s':>8} {'est. s':>7} "
+        f"{'calls':>6} {'429s':>5}  calls by method"
     )
     for groups in args.groups:
         for prepare in (False, True):
-            for tiers in [False] if args.no_tiers else [True, False]:
+            # Without tiers first: its wall time is the bot's own share, for the estimate on the tiered row.
+            own: dict[str, float] = {}
+            for tiers in [False] if args.no_tiers else [False, True]:
                 for r in one(groups, args.size, time_scale=args.time_scale, tiers=tiers, prepare=prepare):
+                    label, wall = str(r["label"]), float(r["wall"])  # type: ignore[arg-type]
                     calls: collections.Counter[str] = r["calls"]  # type: ignore[assignment]
                     detail = ", ".join(f"{m} {n}" for m, n in sorted(calls.items()))
-                    slack = f"{r['slack']:>8.1f}" if tiers else f"{'-':>8}"
-                    command = f"{r['label']}{' (prepared)' if prepare and r['label'] == 'start' else ''}"
+                    slack, estimate = f"{'-':>8}", f"{'-':>7}"
+                    if tiers:
+                        slack = f"{r['slack']:>8.1f}"
+                        if label in own:  # the tiers' share in Slack seconds, the bot's own at its real speed
+                            waited = max(0.0, wall - own[label]) / args.time_scale
+                            estimate = f"{waited + own[label]:>7.1f}"
+                    else:
+                        own[label] = wall
+                    command = f"{label}{' (prepared)' if prepare and label == 'start' else ''}"
                     print(
-                        f"{groups:>6} {groups * args.size:>6} {'on' if tiers else 'off':>5} {command:>15} "
-                        f"{r['wall']:>7.2f} {slack} {sum(calls.values()):>6} {r['throttled']:>5}  {detail}",
+                        f"{groups:>6} {groups * args.size:>6} {'on' if tiers else 'off':>5} {command:>17} "
+                        f"{wall:>7.2f} {slack} {estimate} {sum(calls.values()):>6} {r['throttled']:>5}  {detail}",
                         flush=True,
                     )
 
