@@ -58,7 +58,7 @@ def test_prepare_then_start_makes_no_channel_and_moves_people_at_the_start(call:
     assert "Started Quick check-in" in reply.text and "2 groups" in reply.text, reply.text
     assert channels_made(sb, before) == 0
     assert call.group_channels() == groups
-    for group, people in zip(groups, members):
+    for group, people in zip(groups, members, strict=True):
         room = next(r for r in rooms if r.name == f"Group {groups.index(group) + 1}")
         assert {p.id for p in sb.members_in_voice(room)} == {p.id for p in people}
         call.wait_for(lambda g=group: len(call.bot_posts(g)) == 2, what="the welcome and question 1")

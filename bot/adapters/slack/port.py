@@ -6,9 +6,11 @@ refusals become ``ChatError`` with a sentence a facilitator can act on.
 
 Slack allows ``conversations.list`` and ``.create`` about 20 calls a minute, so a start of 100 groups
 lists the workspace's channels once: the groups' workers share one listing (nobody lists while
-another listing is on its way, and no lock is held over a Web API call), a name missing from a
-listing younger than ``LISTING_FRESH`` is made without looking again, and only a ``name_taken``
-(an archived channel of an earlier run, or one made meanwhile) costs one more listing. Creates (and
+another listing is on its way, and no lock is held over a Web API call), and a name missing from a
+listing younger than ``LISTING_FRESH`` is made without looking again. The listing takes archived
+channels too: the channels of last month's run of a plan are archived, and each one missed would
+cost a refused create (``name_taken``, on the same Tier 2 budget) and a listing more. A
+``name_taken`` (a channel made meanwhile) costs one more listing. Creates (and
 unarchives) go one at a time: beyond the burst Slack admits one every 3 s, and workers racing for
 it would spend their retries on 429s until a group gave up.
 """
@@ -96,8 +98,7 @@ class SlackPort:
         self._clock = clock
         self._channels: dict[str, dict[str, Any]] = {}  # name -> conversation, as last seen
         self._channels_lock = threading.Lock()  # guards the fields below; never held over a Web API call
-        self._listed_at: float | None = None  # when the latest listing of live channels began
-        self._listed_all_at: float | None = None  # ... of live and archived channels
+        self._listed_at: float | None = None  # when the latest listing began
         self._listing: threading.Event | None = None  # set when the listing on its way is done
         # Tier 2 methods a fan-out calls once a group: one at a time (see _one_at_a_time).
         self._paced = {"create": threading.Lock(), "unarchive": threading.Lock()}
@@ -135,7 +136,7 @@ class SlackPort:
         """The channel called ``name``, and whether the bot made it just now."""
         found = self._known(name)
         if found is None:
-            self._ensure_listed(archived=False, since=self._clock() - LISTING_FRESH)
+            self._ensure_listed(since=self._clock() - LISTING_FRESH)
             found = self._known(name)
         if found is not None:
             return found, False
@@ -148,8 +149,8 @@ class SlackPort:
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise
-            # Archived (an earlier run's), or made by someone else meanwhile: look again, archived too.
-            self._ensure_listed(archived=True, since=asked)
+            # Made by someone else since the listing: look again.
+            self._ensure_listed(since=asked)
             found = self._known(name)
             if found is None:
                 raise
@@ -168,13 +169,12 @@ class SlackPort:
             if name in self._channels:
                 self._channels[name].update(changes)
 
-    def _ensure_listed(self, *, archived: bool, since: float) -> None:
+    def _ensure_listed(self, *, since: float) -> None:
         """See that a listing begun at ``since`` or later is in the cache: one listing serves every
         worker that asks meanwhile (they wait for it without holding a lock), none is made twice."""
         while True:
             with self._channels_lock:
-                stamps = [self._listed_all_at] if archived else [self._listed_all_at, self._listed_at]
-                if any(t is not None and t >= since for t in stamps):
+                if self._listed_at is not None and self._listed_at >= since:
                     return
                 running = self._listing
                 if running is None:
@@ -184,21 +184,21 @@ class SlackPort:
                     mine = False
             if not mine:
                 running.wait()
-                continue  # that listing may have been the other kind, or failed: check again
+                continue  # that listing may have failed, or begun too early: check again
             try:
-                self._list_channels(archived=archived)
+                self._list_channels()
             finally:
                 with self._channels_lock:
                     self._listing = None
                 running.set()
             return
 
-    def _list_channels(self, *, archived: bool) -> None:
+    def _list_channels(self) -> None:
         began = self._clock()
         cursor = None
         while True:
             page = self.client.conversations_list(
-                types=CHANNEL_TYPES, exclude_archived=not archived, limit=1000, cursor=cursor
+                types=CHANNEL_TYPES, exclude_archived=False, limit=1000, cursor=cursor
             )
             with self._channels_lock:
                 for c in page["channels"]:
@@ -207,10 +207,7 @@ class SlackPort:
             if not cursor:
                 break
         with self._channels_lock:
-            if archived:
-                self._listed_all_at = began
-            else:
-                self._listed_at = began
+            self._listed_at = began
 
     def _invite(self, channel_id: str, user_ids: Sequence[str], *, made: bool = False) -> None:
         """Everyone missing, in one call (Slack takes up to 1,000 users in one invite). A channel the
