@@ -100,7 +100,7 @@ class SlackPort:
         self._channels_lock = threading.Lock()  # guards the fields below; never held over a Web API call
         self._listed_at: float | None = None  # when the latest listing began
         self._listing: threading.Event | None = None  # set when the listing on its way is done
-        # Tier 2 methods a fan-out calls once a group: one at a time (see _one_at_a_time).
+        # Tier 2 methods a fan-out calls once a group go one at a time (see _find_or_make).
         self._paced = {"create": threading.Lock(), "unarchive": threading.Lock()}
         self._dm: dict[str, str] = {}
 
