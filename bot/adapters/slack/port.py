@@ -1,7 +1,9 @@
 """``SlackPort``: the core's chat port on the Slack Web API.
 
 Group channels ``breakout-<plan>-<n>`` are reused when they exist (unarchived if archived, joined
-if the bot is not in them) and made otherwise; missing members are invited in one call. Slack's
+if the bot is not in them) and made otherwise, private unless the plan says ``channels: {private:
+false}`` (``groups:write``; only members see a private channel, so nobody wanders into another
+group's); missing members are invited in one call. Slack's
 refusals become ``ChatError`` with a sentence a facilitator can act on.
 
 Slack allows ``conversations.list`` and ``.create`` about 20 calls a minute, so a start of 100 groups
@@ -118,13 +120,13 @@ class SlackPort:
 
     def open_group_channel(self, request: GroupChannelRequest) -> str:
         try:
-            channel, made = self._find_or_make(request.name)
+            channel, made = self._find_or_make(request.name, private=request.private)
             channel_id = str(channel["id"])
             if channel.get("is_archived"):
                 with self._paced["unarchive"]:
                     self.client.conversations_unarchive(channel=channel_id)
                 self._remember(request.name, is_archived=False)
-            if not channel.get("is_member"):
+            if not channel.get("is_member"):  # only a public channel can be joined; the bot sees private ones it is in
                 self.client.conversations_join(channel=channel_id)
                 self._remember(request.name, is_member=True)
             self._invite(channel_id, [*request.members, *request.facilitators], made=made)
@@ -132,7 +134,7 @@ class SlackPort:
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
 
-    def _find_or_make(self, name: str) -> tuple[dict[str, Any], bool]:
+    def _find_or_make(self, name: str, *, private: bool = True) -> tuple[dict[str, Any], bool]:
         """The channel called ``name``, and whether the bot made it just now."""
         found = self._known(name)
         if found is None:
@@ -145,7 +147,7 @@ class SlackPort:
             # Beyond its burst Slack lets one create through every 3 s. Workers racing for that one
             # each spend their retries on 429s, and a group fails; in turn, each waits only for Slack.
             with self._paced["create"]:
-                made = dict(self.client.conversations_create(name=name)["channel"])
+                made = dict(self.client.conversations_create(name=name, is_private=private)["channel"])
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise
