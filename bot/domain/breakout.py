@@ -22,6 +22,7 @@ CHANNEL_NAME_STEM = 70
 
 
 class Phase(str, Enum):
+    PREPARED = "prepared"  # channels made and people invited before the call; no question open yet
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
@@ -67,6 +68,19 @@ class BreakoutState:
         if self.phase is Phase.RUNNING and self.ends_at is not None:
             return max(0.0, (self.ends_at - now).total_seconds())
         return None
+
+    def started(self, now: dt.datetime, duration: float) -> BreakoutState:
+        """A prepared breakout begins: question 1 opens now and runs ``duration`` seconds."""
+        assert self.phase is Phase.PREPARED, "only a prepared breakout is started this way"
+        return dataclasses.replace(
+            self,
+            phase=Phase.RUNNING,
+            question=0,
+            round=0,
+            opened_at=now,
+            ends_at=now + dt.timedelta(seconds=duration),
+            paused_left=None,
+        )
 
     def advanced(self, now: dt.datetime, duration: float) -> BreakoutState:
         """The next question opens now and runs ``duration`` seconds; a paused breakout stays paused

@@ -144,6 +144,17 @@ class BreakoutApp:
         if a == "help":
             return BREAKOUT_USAGE
         if a == "start":
+            prepared = lc.start_prepared(
+                actor,
+                home_channel=channel_id,
+                plan_slug=command.plan or "",
+                minutes=command.minutes,
+                progress=progress,
+                call_channel=call_channel,
+            )
+            if prepared is not None:  # its groups were made at prepare: nobody is looked up again
+                note = " (The groups are the ones prepared earlier.)" if command.groups or command.size else ""
+                return prepared.describe() + note
             people, facilitators = participants() if participants else ((), ())
             result = lc.start(
                 actor,
@@ -159,6 +170,20 @@ class BreakoutApp:
                 call_channel=call_channel,
             )
             return result.describe()
+        if a == "prepare":
+            people, facilitators = participants() if participants else ((), ())
+            return lc.prepare(
+                actor,
+                home_channel=channel_id,
+                plan_slug=command.plan or "",
+                participants=people,
+                facilitators=facilitators,
+                groups=command.groups,
+                size=command.size,
+                include_facilitators=command.include_facilitators,
+                progress=progress,
+                call_channel=call_channel,
+            ).describe()
         if a == "status":
             return lc.status(actor, channel_id=channel_id, breakout_id=command.breakout_id).describe()
         if a == "next":

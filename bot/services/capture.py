@@ -199,7 +199,7 @@ class Capture:
                 if forgotten is not None and sent_at <= forgotten:
                     return Captured(None, reason="its author asked to be forgotten")
                 breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
-                if breakout is None or breakout.state == "stopped":
+                if breakout is None or breakout.state in ("stopped", "prepared"):  # prepared: not begun
                     return Captured(None, reason="not a running breakout's channel")
                 group = repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
                 if group is None:

@@ -14,6 +14,7 @@ from bot.services.errors import BadArguments
 
 BREAKOUT_USAGE = f"""Usage: /breakout <subcommand>
   start PLAN [groups=N | size=N] [minutes=N] [include-facilitators]   split this channel's people into groups
+  prepare PLAN [groups=N | size=N] [include-facilitators]   make the groups' channels before the call; start posts
   status                      which question, time left, groups, quotes so far
   next                        skip ahead to the next question (ends the breakout after the last)
   extend MINUTES              more time for the current question
@@ -32,6 +33,7 @@ SUMMARY_USAGE = """Usage: /summary [BREAKOUT] [by=question|group] [format=md|htm
 
 ACTIONS = {
     "start",
+    "prepare",
     "status",
     "next",
     "skip",
@@ -153,7 +155,7 @@ def parse_breakout(text: str) -> BreakoutCommand:
         args = shlex.split(rest)
     except ValueError as exc:
         raise _bad(f"Could not read the arguments ({exc}).") from None
-    if action == "start":
+    if action in ("start", "prepare"):
         plan, groups, size, minutes, include = None, None, None, None, False
         for arg in args:
             key, eq, value = arg.partition("=")
@@ -174,9 +176,11 @@ def parse_breakout(text: str) -> BreakoutCommand:
             else:
                 raise _bad(f"Unexpected '{arg}': give one plan name, then options like groups=3.")
         if plan is None:
-            raise _bad("Say which plan to start, e.g. /breakout start kindness-in-education groups=3.")
+            raise _bad(f"Say which plan to {action}, e.g. /breakout {action} kindness-in-education groups=3.")
         if groups is not None and size is not None:
             raise _bad("Give either groups=N or size=N, not both.")
+        if action == "prepare" and minutes is not None:
+            raise _bad("minutes=N goes with /breakout start, when the questions begin, not with prepare.")
         return BreakoutCommand(
             action, plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -82,17 +82,21 @@ class Fanout:
         posts: Callable[[GroupChannelRequest], Sequence[GroupPost]],
         *,
         progress: Progress | None = None,
+        ready: Mapping[int, str] | None = None,
     ) -> FanoutReport:
         """Make or reuse every group's channel, then post ``posts(group)`` into it, in order.
 
-        Safe to run again (recovery after a crash): channels are reused and posts are idempotent.
+        ``ready``: group number -> channel id of channels already made with their people in them (a
+        prepared breakout); those cost no platform call but their posts. Safe to run again (recovery
+        after a crash): channels are reused and posts are idempotent.
         """
         report = FanoutReport(total=len(requests))
         lock = threading.Lock()
+        ready = ready or {}
 
         def one(request: GroupChannelRequest) -> None:
             try:
-                channel_id = self._open_channel(request)
+                channel_id = ready.get(request.number) or self._open_channel(request)
                 for post in posts(request):
                     self.post_once(breakout_id, request.number, channel_id, post)
             except ChannelLeftOver as exc:  # made, but not all of it: remembered, so the end tidies it

@@ -9,6 +9,7 @@ what a crash interrupted is ``bot.services.recovery``; the words of a status are
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -33,7 +34,7 @@ from bot.services.locator import Purpose, locate_breakout
 from bot.services.port import FanoutReport, GroupChannelRequest, MessageKind, Outgoing, PersonInfo
 from bot.services.status import GroupStatus, Status, describe_problems, format_duration
 from bot.store import repository as repo
-from bot.store.models import Breakout, Group, Membership, Person
+from bot.store.models import Breakout, Group, Membership, Person, Post
 
 # The longest extension one command may add, in minutes.
 MAX_EXTEND_MINUTES = 240
@@ -51,6 +52,24 @@ class StartResult:
         return (
             f"Started {self.title} (breakout {self.breakout_id}): {len(self.groups)} groups ({sizes} people). "
             f"{self.report.describe()}."
+        )
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    breakout_id: int
+    title: str
+    plan_slug: str
+    groups: tuple[tuple[int, tuple[str, ...]], ...]  # (number, member user ids)
+    report: FanoutReport
+
+    def describe(self) -> str:
+        sizes = ", ".join(str(len(m)) for _, m in self.groups)
+        ready = self.report.total - len(self.report.failures)
+        return (
+            f"Prepared {self.title} (breakout {self.breakout_id}): {len(self.groups)} groups ({sizes} people), "
+            f"{ready} of {self.report.total} channels ready with their people in them. Nothing is posted yet: "
+            f"type /breakout start {self.plan_slug} here when the call is ready." + describe_problems(self.report)
         )
 
 
@@ -128,6 +147,124 @@ class Lifecycle:
         call_channel: str | None = None,
     ) -> StartResult:
         require_facilitator(actor, "start a breakout")
+        breakout_id, title, layout = self._make_groups(
+            actor,
+            phase=Phase.RUNNING,
+            home_channel=home_channel,
+            plan_slug=plan_slug,
+            participants=participants,
+            facilitators=facilitators,
+            groups=groups,
+            size=size,
+            minutes=minutes,
+            include_facilitators=include_facilitators,
+            call_channel=call_channel,
+        )
+        report = self.open_channels(breakout_id, progress=progress)
+        self.schedule_current(breakout_id)
+        return StartResult(breakout_id, title, layout, report)
+
+    def prepare(
+        self,
+        actor: Actor,
+        *,
+        home_channel: str,
+        plan_slug: str,
+        participants: Sequence[PersonInfo],
+        facilitators: Sequence[PersonInfo] = (),
+        groups: int | None = None,
+        size: int | None = None,
+        include_facilitators: bool = False,
+        progress: Progress | None = None,
+        call_channel: str | None = None,
+    ) -> PrepareResult:
+        """Split the people and make every group's channel with its people in it, before the call.
+
+        Nothing is posted and the clock does not run: the later ``start`` in the same channel only posts.
+        """
+        require_facilitator(actor, "prepare a breakout")
+        breakout_id, title, layout = self._make_groups(
+            actor,
+            phase=Phase.PREPARED,
+            home_channel=home_channel,
+            plan_slug=plan_slug,
+            participants=participants,
+            facilitators=facilitators,
+            groups=groups,
+            size=size,
+            minutes=None,
+            include_facilitators=include_facilitators,
+            call_channel=call_channel,
+        )
+        with self.core.db.transaction() as s:
+            breakout, plan = _load(s, breakout_id)
+            requests = group_requests(s, breakout, plan)
+            slug = breakout.plan_slug
+        # Nobody is moved into a voice room yet: that happens at the start.
+        quiet = [dataclasses.replace(r, call_channel=None) for r in requests]
+        report = self.fanout.open_channels(breakout_id, quiet, lambda _: (), progress=progress)
+        return PrepareResult(breakout_id, title, slug, layout, report)
+
+    def start_prepared(
+        self,
+        actor: Actor,
+        *,
+        home_channel: str,
+        plan_slug: str,
+        minutes: float | None = None,
+        progress: Progress | None = None,
+        call_channel: str | None = None,
+    ) -> StartResult | None:
+        """Start the breakout prepared in this channel, if there is one (None if not): only posts,
+        as its channels are made and its people in them (a channel that failed at prepare is made now)."""
+        require_facilitator(actor, "start a breakout")
+        if minutes is not None and minutes <= 0:
+            raise BadArguments(f"The minutes option must be a positive number (got {minutes:g}).")
+        active_key = f"{actor.workspace}:{home_channel}"
+        try:
+            with self.core.db.transaction() as s:
+                row = s.scalar(select(Breakout).where(Breakout.active_key == active_key))
+                if row is None or row.state != Phase.PREPARED.value:
+                    return None
+                plan = repo.plan_of(row)
+                if plan_slug.strip().lower() != row.plan_slug.lower():
+                    raise IllegalMove(
+                        f"Breakout {row.id} ({row.title}) is prepared in this channel for the plan {row.plan_slug}: "
+                        f"start it with /breakout start {row.plan_slug}, or drop it with /breakout stop first."
+                    )
+                now = self.core.now()
+                duration = question_seconds(plan, 0, minutes_override=minutes, time_scale=row.time_scale)
+                _store(row, state_of(row, plan).started(now, duration))
+                row.minutes_override, row.started_at, row.started_by = minutes, now, actor.person.user_id
+                row.call_channel_id = call_channel or row.call_channel_id
+                people = repo.members(s, breakout_id=row.id)
+                layout = tuple(
+                    (g.number, tuple(p.user_id for m, p in people if m.group_id == g.id)) for g in row.groups
+                )
+                breakout_id, title = row.id, row.title
+        except StaleDataError:
+            raise IllegalMove("The breakout changed at the same moment; see /breakout status.") from None
+        report = self.open_channels(breakout_id, progress=progress)
+        self.schedule_current(breakout_id)
+        return StartResult(breakout_id, title, layout, report)
+
+    def _make_groups(
+        self,
+        actor: Actor,
+        *,
+        phase: Phase,
+        home_channel: str,
+        plan_slug: str,
+        participants: Sequence[PersonInfo],
+        facilitators: Sequence[PersonInfo],
+        groups: int | None,
+        size: int | None,
+        minutes: float | None,
+        include_facilitators: bool,
+        call_channel: str | None,
+    ) -> tuple[int, str, tuple[tuple[int, tuple[str, ...]], ...]]:
+        """Split the people into groups and store the breakout (running, or prepared with no question
+        open); returns its id, title and groups."""
         if groups is not None and size is not None:
             raise BadArguments("Give either a number of groups or a group size, not both.")
         for name, value in (("groups", groups), ("size", size), ("minutes", minutes)):
@@ -155,7 +292,12 @@ class Lifecycle:
         active_key = f"{actor.workspace}:{home_channel}"
         try:
             with self.core.db.transaction() as s:
-                if s.scalar(select(Breakout).where(Breakout.active_key == active_key)) is not None:
+                if (here := s.scalar(select(Breakout).where(Breakout.active_key == active_key))) is not None:
+                    if here.state == Phase.PREPARED.value:
+                        raise IllegalMove(
+                            f"Breakout {here.id} ({here.title}) is already prepared in this channel. "
+                            f"/breakout start {here.plan_slug} begins it; /breakout stop drops it."
+                        )
                     raise IllegalMove(
                         "A breakout is already running in this channel. See /breakout status, "
                         "or end it with /breakout stop before starting another."
@@ -187,10 +329,10 @@ class Lifecycle:
                     plan=plan.to_dict(),
                     title=plan.title,
                     series=plan.series,
-                    state=Phase.RUNNING.value,
+                    state=phase.value,
                     question_index=0,
-                    question_opened_at=now,
-                    question_ends_at=now + dt.timedelta(seconds=duration),
+                    question_opened_at=now if phase is Phase.RUNNING else None,
+                    question_ends_at=now + dt.timedelta(seconds=duration) if phase is Phase.RUNNING else None,
                     round=0,
                     minutes_override=minutes,
                     time_scale=self.core.time_scale,
@@ -219,12 +361,11 @@ class Lifecycle:
             raise IllegalMove(
                 "A breakout is already running in this channel. See /breakout status, or end it with /breakout stop."
             ) from None
-        report = self.open_channels(breakout_id, progress=progress)
-        self.schedule_current(breakout_id)
-        return StartResult(breakout_id, plan.title, layout, report)
+        return breakout_id, plan.title, layout
 
     def open_channels(self, breakout_id: int, *, progress: Progress | None = None) -> FanoutReport:
-        """Make or reuse every group's channel, then post the welcome and the open question.
+        """Make or reuse every group's channel, then post the welcome and the open question. A channel
+        already made with its people in it (a prepared breakout, or a start cut short) only gets the posts.
 
         Safe to run again (recovery after a crash): channels are reused and posts are idempotent.
         """
@@ -232,6 +373,11 @@ class Lifecycle:
             breakout, plan = _load(s, breakout_id)
             requests = group_requests(s, breakout, plan)
             question = breakout.question_index
+            # People are moved into voice rooms at the start, so those groups are opened again (found, not made).
+            moves = bool(plan.voice_rooms and breakout.call_channel_id)
+            ready = {
+                g.number: g.channel_id for g in breakout.groups if g.channel_id and not g.channel_error and not moves
+            }
         opening = self._question_post(plan, question, breakout_id)
 
         def posts(request: GroupChannelRequest) -> list[GroupPost]:
@@ -252,7 +398,7 @@ class Lifecycle:
             )
             return [GroupPost(Step(StepKind.WELCOME), message), opening]
 
-        return self.fanout.open_channels(breakout_id, requests, posts, progress=progress)
+        return self.fanout.open_channels(breakout_id, requests, posts, progress=progress, ready=ready)
 
     def _question_post(self, plan: Plan, index: int, breakout_id: int) -> GroupPost:
         q = plan.questions[index]
@@ -277,6 +423,11 @@ class Lifecycle:
                 raise IllegalMove(
                     f"Breakout {breakout.id} ({breakout.title}) has already ended, so you cannot {what}. "
                     "Start a new one with /breakout start PLAN."
+                )
+            if breakout.state == Phase.PREPARED and what != "stop it":
+                raise IllegalMove(
+                    f"Breakout {breakout.id} ({breakout.title}) is prepared but not started, so you cannot {what} "
+                    f"yet. /breakout start {breakout.plan_slug} here begins it; /breakout stop drops it."
                 )
             plan = repo.plan_of(breakout)
             s.expunge(breakout)
@@ -378,6 +529,11 @@ class Lifecycle:
     def stop(self, actor: Actor, *, channel_id: str | None = None, breakout_id: int | None = None) -> str:
         breakout, _ = self._steerable(actor, channel_id, breakout_id, "stop it")
         report = self._close(breakout.id, reason="stopped")
+        if report is not None and breakout.state == Phase.PREPARED:
+            return (
+                f"Dropped the prepared {breakout.title} (breakout {breakout.id}) before it started; "
+                "its group channels were tidied." + describe_problems(report)
+            )
         if report is None:
             return (
                 f"{breakout.title} (breakout {breakout.id}) had just ended on its own. Organisers can pull "
@@ -527,11 +683,17 @@ class Lifecycle:
         after a crash in the middle finishes the job without repeating any of it.
         """
         with self.core.db.transaction() as s:
-            _, plan = _load(s, breakout_id)
-        text = self.core.messages.render("close", plan, title=plan.title, reason=reason)
-        report = self.fanout.post_to_groups(
-            breakout_id, GroupPost(Step(StepKind.CLOSE), Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id))
-        )
+            breakout, plan = _load(s, breakout_id)
+            groups = len(breakout.groups)
+            started = s.scalar(select(Post.id).where(Post.breakout_id == breakout_id).limit(1)) is not None
+        if started:
+            text = self.core.messages.render("close", plan, title=plan.title, reason=reason)
+            report = self.fanout.post_to_groups(
+                breakout_id,
+                GroupPost(Step(StepKind.CLOSE), Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id)),
+            )
+        else:  # stopped while prepared: nobody was told anything, so there is nothing to say
+            report = FanoutReport(total=groups, done=groups)
         self.tidy(breakout_id, report)
         return report
 

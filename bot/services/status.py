@@ -36,6 +36,12 @@ class Status:
     def describe(self) -> str:
         if self.state == "stopped":
             head = f"{self.title} (breakout {self.breakout_id}) has ended."
+        elif self.state == "prepared":
+            ready = sum(1 for g in self.groups if g.channel_id and not g.problem)
+            head = (
+                f"{self.title} (breakout {self.breakout_id}) is prepared, not started: {ready} of "
+                f"{len(self.groups)} group channels ready. /breakout start {self.plan_slug} here posts question 1."
+            )
         else:
             left = "" if self.seconds_left is None else f", {format_duration(self.seconds_left)} left"
             paused = " (paused)" if self.state == "paused" else ""

@@ -434,3 +434,17 @@ def test_fuzz_command_texts_parse_or_are_refused(text: str) -> None:
         parse_summary(text)
     except BadArguments as refused:
         assert "Usage: /summary" in str(refused)
+
+
+def test_prepare_takes_a_plan_and_groups_or_size_but_not_minutes() -> None:
+    assert parse_breakout("prepare kindness size=5") == BreakoutCommand("prepare", plan="kindness", size=5)
+    assert parse_breakout("prepare kindness groups=3 include-facilitators") == BreakoutCommand(
+        "prepare", plan="kindness", groups=3, include_facilitators=True
+    )
+    for text, why in [
+        ("prepare", "Say which plan to prepare"),
+        ("prepare kindness minutes=5", "minutes=N goes with /breakout start"),
+        ("prepare kindness groups=2 size=3", "not both"),
+    ]:
+        with pytest.raises(BadArguments, match=why):
+            parse_breakout(text)

@@ -118,3 +118,14 @@ def test_channel_names_fit_slack_and_keep_the_group_number():
     assert channel_name("quick", 2) == "breakout-quick-2"
     long = channel_name("x" * 100, 12)
     assert len(long) <= 80 and long.endswith("-12")
+
+
+def test_a_prepared_breakout_starts_on_question_one_and_nothing_falls_due_before():
+    prepared = BreakoutState(Phase.PREPARED, 0, 3, 0, None, None, None)
+    assert what_is_due(prepared, Step(StepKind.CLOSE), at(10_000)) is Due.NOTHING
+    assert prepared.seconds_left(at(0)) is None and not prepared.can_pause
+    started = prepared.started(at(60), 300.0)
+    assert started.phase is Phase.RUNNING and started.question == 0 and started.opened_at == at(60)
+    assert started.ends_at == at(360) and started.seconds_left(at(60)) == 300.0
+    with pytest.raises(AssertionError):
+        running().started(at(0), 300.0)

@@ -26,7 +26,7 @@ def test_sync_registers_the_commands_once_globally_or_on_one_server(sandbox: Dis
     assert sandbox.command_overwrites == 1 and sandbox.gateway_connections == 0  # REST only, no gateway
     breakout = next(c for c in sandbox.commands() if c["name"] == "breakout")
     subcommands = [o["name"] for o in breakout["options"]]
-    assert subcommands == ["start", "status", "next", "extend", "broadcast", "pause", "resume", "stop", "consent",
+    assert subcommands == ["start", "prepare", "status", "next", "extend", "broadcast", "pause", "resume", "stop", "consent",
                            "name", "forget-me", "my-data", "help"]
     start = breakout["options"][0]
     plan = next(o for o in start["options"] if o["name"] == "plan")

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 HELP = """**/breakout** runs breakout discussions in this call.
 `/breakout start plan:<pick> [groups:N | size:N] [minutes:N] [role:@role] [include_facilitators:True]`: split the people in your voice channel (or the role, or this channel) into groups
+`/breakout prepare plan:<pick> [groups:N | size:N] [role:@role] [include_facilitators:True]`: make the groups and their channels before the call, so start only posts
 `/breakout status`: which question, time left, groups, quotes so far
 `/breakout next`: skip ahead (ends the breakout after the last question)
 `/breakout extend minutes:N`: more time for this question
@@ -190,6 +191,38 @@ class BreakoutCommands(
         pool = participant_pool(member, interaction.channel, self.bot.roles, role=role)  # type: ignore[arg-type]
         command = BreakoutCommand(
             "start", plan=plan, groups=groups, size=size, minutes=minutes, include_facilitators=include_facilitators
+        )
+        call = str(pool.voice_channel_id) if pool.voice_channel_id is not None else None
+        work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators), call_channel=call)
+        await answer(interaction, lambda: f"{work()}\nPeople: {pool.source}.")
+
+    @app_commands.command(
+        name="prepare", description="Make the groups and their channels before the call; start then only posts"
+    )
+    @app_commands.describe(
+        plan="The session plan",
+        groups="How many groups",
+        size="People per group",
+        role="Split the members of this role instead",
+        include_facilitators="Put facilitators into groups too",
+    )
+    @app_commands.autocomplete(plan=plan_autocomplete)
+    async def prepare(
+        self,
+        interaction: discord.Interaction,
+        plan: str,
+        groups: app_commands.Range[int, 1, 50] | None = None,
+        size: app_commands.Range[int, 2, 50] | None = None,
+        role: discord.Role | None = None,
+        include_facilitators: bool = False,
+    ) -> None:
+        member = interaction.user
+        if not isinstance(member, discord.Member) or interaction.guild is None:
+            await interaction.response.send_message("Prepare breakouts in a server channel.", ephemeral=True)
+            return
+        pool = participant_pool(member, interaction.channel, self.bot.roles, role=role)  # type: ignore[arg-type]
+        command = BreakoutCommand(
+            "prepare", plan=plan, groups=groups, size=size, include_facilitators=include_facilitators
         )
         call = str(pool.voice_channel_id) if pool.voice_channel_id is not None else None
         work = _run(interaction, command, participants=lambda: (pool.people, pool.facilitators), call_channel=call)

@@ -3,7 +3,9 @@
 Facilitators and organisers come from the settings as Slack user ids (``U123``), user group
 handles (``@facilitators``) or user group ids (``S123``). With nothing set, workspace admins and
 owners are both. Lookups are cached for a short while: a breakout asks about the same dozen
-people again and again, and Slack rate-limits ``users.info``.
+people again and again, and Slack rate-limits ``users.info``. A channel with many people not in the
+cache is read from one paged ``users.list`` (1,000 people a call) instead of a ``users.info`` each:
+Slack allows about 100 ``users.info`` a minute, so 500 people would take five minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from slack_sdk.errors import SlackApiError
 from bot.services.port import PersonInfo
 
 SLACKBOT = "USLACKBOT"
+#: More people than this missing from the cache are read with users.list rather than one by one.
+LIST_EVERYONE_OVER = 20
 
 
 def person_from(user: dict[str, Any]) -> PersonInfo:
@@ -75,6 +79,18 @@ class Directory:
     def person(self, user_id: str) -> PersonInfo:
         return person_from(self.user(user_id))
 
+    def load_everyone(self) -> int:
+        """Cache every account in the workspace from paged ``users.list``; how many there were."""
+        count, cursor = 0, None
+        while True:
+            page = self.client.users_list(limit=1000, cursor=cursor)
+            for user in page["members"]:
+                self._users.put(str(user["id"]), user)
+                count += 1
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return count
+
     def forget(self, user_id: str) -> None:
         self._users.put(user_id, None)
 
@@ -91,7 +107,10 @@ class Directory:
     def people_in(self, channel_id: str) -> list[PersonInfo]:
         """The people in a channel: bots, Slackbot and deactivated accounts left out."""
         out = []
-        for uid in self.channel_members(channel_id):
+        members = self.channel_members(channel_id)
+        if sum(1 for uid in members if self._users.get(uid) is None) > LIST_EVERYONE_OVER:
+            self.load_everyone()
+        for uid in members:
             user = self.user(uid)
             if user.get("deleted"):
                 continue

@@ -5,13 +5,24 @@ if the bot is not in them) and made otherwise, private unless the plan says ``ch
 false}`` (``groups:write``; only members see a private channel, so nobody wanders into another
 group's); missing members are invited in one call. Slack's
 refusals become ``ChatError`` with a sentence a facilitator can act on.
+
+Slack allows ``conversations.list`` and ``.create`` about 20 calls a minute, so a start of 100 groups
+lists the workspace's channels once: the groups' workers share one listing (nobody lists while
+another listing is on its way, and no lock is held over a Web API call), and a name missing from a
+listing younger than ``LISTING_FRESH`` is made without looking again. The listing takes archived
+channels too: the channels of last month's run of a plan are archived, and each one missed would
+cost a refused create (``name_taken``, on the same Tier 2 budget) and a listing more. A
+``name_taken`` (a channel made meanwhile) costs one more listing. Creates (and
+unarchives) go one at a time: beyond the burst Slack admits one every 3 s, and workers racing for
+it would spend their retries on 429s until a group gave up.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -46,6 +57,13 @@ REASONS = {
     "user_is_restricted": "a guest account cannot be invited to this channel",
 }
 
+#: Seconds a channel listing is trusted: a name not in it is made without listing again.
+LISTING_FRESH = 120.0
+#: Slack's most users in one conversations.invite.
+INVITE_BATCH = 1000
+#: The conversation types a group channel may be.
+CHANNEL_TYPES = "public_channel,private_channel"
+
 FILE_KINDS = {
     "md": "a Markdown file",
     "html": "a web page (open it in a browser; print it to PDF)",
@@ -68,85 +86,147 @@ class SlackPort:
     platform = "slack"
 
     def __init__(
-        self, client: WebClient, directory: Directory | None = None, *, bot_user_id: str | None = None
+        self,
+        client: WebClient,
+        directory: Directory | None = None,
+        *,
+        bot_user_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.directory = directory or Directory(client)
         self._bot_user_id = bot_user_id
+        self._whoami_lock = threading.Lock()
+        self._clock = clock
         self._channels: dict[str, dict[str, Any]] = {}  # name -> conversation, as last seen
-        self._channels_lock = threading.Lock()
+        self._channels_lock = threading.Lock()  # guards the fields below; never held over a Web API call
+        self._listed_at: float | None = None  # when the latest listing began
+        self._listing: threading.Event | None = None  # set when the listing on its way is done
+        # Tier 2 methods a fan-out calls once a group go one at a time (see _find_or_make).
+        self._paced = {"create": threading.Lock(), "unarchive": threading.Lock()}
         self._dm: dict[str, str] = {}
 
     @property
     def bot_user_id(self) -> str:
+        """Asked of Slack once: the groups' workers all need it at once, and each would ask otherwise
+        (they wait for the one answer they need, nothing else is held)."""
         if self._bot_user_id is None:
-            self._bot_user_id = str(self.client.auth_test()["user_id"])
+            with self._whoami_lock:
+                if self._bot_user_id is None:
+                    self._bot_user_id = str(self.client.auth_test()["user_id"])
         return self._bot_user_id
 
     # -- group channels -----------------------------------------------------------------------
 
     def open_group_channel(self, request: GroupChannelRequest) -> str:
         try:
-            channel = self._find_or_make(request.name, private=request.private)
+            channel, made = self._find_or_make(request.name, private=request.private)
             channel_id = str(channel["id"])
             if channel.get("is_archived"):
-                self.client.conversations_unarchive(channel=channel_id)
+                with self._paced["unarchive"]:
+                    self.client.conversations_unarchive(channel=channel_id)
+                self._remember(request.name, is_archived=False)
             if not channel.get("is_member"):  # only a public channel can be joined; the bot sees private ones it is in
                 self.client.conversations_join(channel=channel_id)
-            self._invite(channel_id, [*request.members, *request.facilitators])
+                self._remember(request.name, is_member=True)
+            self._invite(channel_id, [*request.members, *request.facilitators], made=made)
             return channel_id
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
 
-    def _find_or_make(self, name: str, *, private: bool = True) -> dict[str, Any]:
-        found = self._lookup(name, refresh=False) or self._lookup(name, refresh=True)
+    def _find_or_make(self, name: str, *, private: bool = True) -> tuple[dict[str, Any], bool]:
+        """The channel called ``name``, and whether the bot made it just now."""
+        found = self._known(name)
+        if found is None:
+            self._ensure_listed(since=self._clock() - LISTING_FRESH)
+            found = self._known(name)
         if found is not None:
-            return found
+            return found, False
+        asked = self._clock()
         try:
-            made = self.client.conversations_create(name=name, is_private=private)["channel"]
+            # Beyond its burst Slack lets one create through every 3 s. Workers racing for that one
+            # each spend their retries on 429s, and a group fails; in turn, each waits only for Slack.
+            with self._paced["create"]:
+                made = dict(self.client.conversations_create(name=name, is_private=private)["channel"])
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise
-            # Made by someone else meanwhile, or archived: look again before giving up.
-            found = self._lookup(name, refresh=True)
+            # Made by someone else since the listing: look again.
+            self._ensure_listed(since=asked)
+            found = self._known(name)
             if found is None:
                 raise
-            return found
+            return found, False
         with self._channels_lock:
-            self._channels[name] = dict(made)
-        return dict(made)
+            self._channels[name] = made
+        return dict(made), True
 
-    def _lookup(self, name: str, *, refresh: bool) -> dict[str, Any] | None:
+    def _known(self, name: str) -> dict[str, Any] | None:
         with self._channels_lock:
-            if not refresh:
-                hit = self._channels.get(name)
-                return dict(hit) if hit else None
-            cursor = None
-            while True:
-                page = self.client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=False, limit=1000, cursor=cursor
-                )
-                for c in page["channels"]:
-                    self._channels[c["name"]] = dict(c)
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
             hit = self._channels.get(name)
             return dict(hit) if hit else None
 
-    def _invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
+    def _remember(self, name: str, **changes: Any) -> None:
+        with self._channels_lock:
+            if name in self._channels:
+                self._channels[name].update(changes)
+
+    def _ensure_listed(self, *, since: float) -> None:
+        """See that a listing begun at ``since`` or later is in the cache: one listing serves every
+        worker that asks meanwhile (they wait for it without holding a lock), none is made twice."""
+        while True:
+            with self._channels_lock:
+                if self._listed_at is not None and self._listed_at >= since:
+                    return
+                running = self._listing
+                if running is None:
+                    running = self._listing = threading.Event()
+                    mine = True
+                else:
+                    mine = False
+            if not mine:
+                running.wait()
+                continue  # that listing may have failed, or begun too early: check again
+            try:
+                self._list_channels()
+            finally:
+                with self._channels_lock:
+                    self._listing = None
+                running.set()
+            return
+
+    def _list_channels(self) -> None:
+        began = self._clock()
+        cursor = None
+        while True:
+            page = self.client.conversations_list(
+                types=CHANNEL_TYPES, exclude_archived=False, limit=1000, cursor=cursor
+            )
+            with self._channels_lock:
+                for c in page["channels"]:
+                    self._channels[c["name"]] = dict(c)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        with self._channels_lock:
+            self._listed_at = began
+
+    def _invite(self, channel_id: str, user_ids: Sequence[str], *, made: bool = False) -> None:
+        """Everyone missing, in one call (Slack takes up to 1,000 users in one invite). A channel the
+        bot has just made holds only the bot, so its members are not asked for."""
         wanted = list(dict.fromkeys(u for u in user_ids if u and u != self.bot_user_id))
         if not wanted:
             return
-        present = set(self.directory.channel_members(channel_id))
+        present = set() if made else set(self.directory.channel_members(channel_id))
         missing = [u for u in wanted if u not in present]
-        if not missing:
-            return
-        try:
-            self.client.conversations_invite(channel=channel_id, users=",".join(missing), force=True)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "already_in_channel":  # joined meanwhile
-                raise
+        for start in range(0, len(missing), INVITE_BATCH):
+            try:
+                self.client.conversations_invite(
+                    channel=channel_id, users=",".join(missing[start : start + INVITE_BATCH]), force=True
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") != "already_in_channel":  # joined meanwhile
+                    raise
 
     def close_group_channel(self, *, channel_id: str, request: GroupChannelRequest, archive: bool) -> None:
         if not archive:
@@ -157,9 +237,7 @@ class SlackPort:
             if exc.response.get("error") == "already_archived":
                 return
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
-        with self._channels_lock:
-            if request.name in self._channels:
-                self._channels[request.name]["is_archived"] = True
+        self._remember(request.name, is_archived=True)
 
     # -- messages ------------------------------------------------------------------------------
 

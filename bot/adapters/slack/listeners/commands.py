@@ -132,8 +132,8 @@ def register(app: App, s: SlackServices) -> None:
             return
         channel_id = command["channel_id"]
         progress = ProgressReporter(respond, s)
-        if parsed.action == "start":
-            progress(f"starting {parsed.plan}")
+        if parsed.action in ("start", "prepare"):
+            progress(f"{'starting' if parsed.action == 'start' else 'preparing'} {parsed.plan}")
 
         def work() -> str:
             actor = actor_of(context)
