@@ -25,6 +25,7 @@ from bot.services.errors import BadArguments, Usage
 from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
 from bot.services.pack import CallChat
+from bot.services.people import People
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
 from bot.services.recovery import Recovery
@@ -75,6 +76,7 @@ class BreakoutApp:
         self.clock = Clock(self.db.engine, name=clock_name or port.platform, table=f"apscheduler_jobs_{port.platform}")
         self.lifecycle = Lifecycle(self.core, self.clock)
         self.capture = Capture(self.core)
+        self.people = People(self.core)  # names already kept, for adapters
         self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
         self.call_chat = CallChat(self.core)  # the video call's own chat: import, naming of its authors

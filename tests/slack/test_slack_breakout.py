@@ -123,6 +123,9 @@ def test_event_acknowledged_only_after_the_quote_is_committed(call_factory) -> N
     call = call_factory(mode="http")
     call.answer(call.breakout("start kindness-in-education groups=3"))
     matthew = call.people[0]
+    # Matthew asked to be forgotten, so the bot no longer keeps his name; speaking again later he
+    # takes part anew, and the bot must learn who he is from Slack, which fails for now.
+    call.answer(call.breakout("forget-me", user=matthew, channel=call.channel_of(matthew)))
     call.sb.faults.server_error("users.info", times=10, status=500)  # the bot cannot learn who wrote it
     call.bot.directory.forget(matthew.id)
     call.sb.max_retries = 1
@@ -273,3 +276,16 @@ def test_a_big_call_fans_out_in_parallel_within_the_bound(call_factory) -> None:
     assert sent == "Sent to 12 of 12 groups.", sent
     for c in groups:
         assert heads(call, c) == ["Kindness in Education", "Question 1 of 2", "From the facilitator"], c.name
+
+
+def test_an_author_the_core_already_keeps_costs_no_users_info(call_factory) -> None:
+    """Another process of a fleet (here: an emptied cache) finds the author's names in the database."""
+    call = call_factory()
+    call.answer(call.breakout("start kindness-in-education groups=3"))
+    matthew = call.people[0]
+    call.bot.directory.forget(matthew.id)
+    asked = len(call.sb.calls("users.info"))
+    matthew.post(call.channel_of(matthew), "No need to ask Slack who I am.")
+    assert call.sb.events()[-1].wait(5)
+    assert quotes_of(call) == ["No need to ask Slack who I am."]
+    assert len(call.sb.calls("users.info")) == asked

@@ -79,6 +79,27 @@ class Directory:
     def person(self, user_id: str) -> PersonInfo:
         return person_from(self.user(user_id))
 
+    def cached_person(self, user_id: str) -> PersonInfo | None:
+        """The person if this process already has them, without asking Slack."""
+        user = self._users.get(user_id)
+        return person_from(user) if user else None
+
+    def remember(self, person: PersonInfo) -> None:
+        """Keep a person found elsewhere (the core's store) as if Slack had said so."""
+        self._users.put(
+            person.user_id,
+            {
+                "id": person.user_id,
+                "is_bot": person.is_bot,
+                "real_name": person.full_name,
+                "profile": {
+                    "real_name": person.full_name,
+                    "first_name": person.first_name or "",
+                    "display_name": person.display_name or "",
+                },
+            },
+        )
+
     def load_everyone(self) -> int:
         """Cache every account in the workspace from paged ``users.list``; how many there were."""
         count, cursor = 0, None

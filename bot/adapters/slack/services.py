@@ -17,6 +17,7 @@ from slack_bolt import App, BoltContext
 
 from bot.services.app import BreakoutApp
 from bot.services.context import Actor
+from bot.services.port import PersonInfo
 
 from .people import Directory, Roles
 from .port import SlackPort
@@ -64,6 +65,22 @@ class SlackServices:
             is_facilitator=self.roles.is_facilitator(user_id),
             is_organiser=self.roles.is_organiser(user_id),
         )
+
+    def author_lookup(self, workspace: str) -> Callable[[str], PersonInfo]:
+        """How a message's author is found: this process's cache, then the people the core keeps
+        (another process of the fleet may have met them), and only then Slack's users.info."""
+
+        def find(user_id: str) -> PersonInfo:
+            person = self.directory.cached_person(user_id)
+            if person is not None:
+                return person
+            known = self.core.people.known(workspace=workspace, user_id=user_id)
+            if known is not None:
+                self.directory.remember(known)
+                return known
+            return self.directory.person(user_id)
+
+        return find
 
     def plan_list(self) -> str:
         entries = [e for e in self.core.plans.entries() if e.plan is not None]

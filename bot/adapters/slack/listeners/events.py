@@ -32,13 +32,14 @@ def register(app: App, s: SlackServices) -> None:
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         workspace = workspace_of(team_of(body))
-        incoming = translate.message_event(event, workspace=workspace, people=s.directory.person)
+        author = s.author_lookup(workspace)
+        incoming = translate.message_event(event, workspace=workspace, people=author)
         if incoming is None:
             return
         capture = s.core.capture
         if incoming.kind is Kind.EDITED and not capture.receive(incoming).changed:
             # The edit overtook the message itself: take it as the message, with its new text...
-            overtaken = translate.edit_as_new(event, workspace=workspace, people=s.directory.person)
+            overtaken = translate.edit_as_new(event, workspace=workspace, people=author)
             if overtaken is not None and capture.receive(overtaken).duplicate:
                 capture.receive(incoming)  # ...unless it was stored meanwhile: then the edit applies
             return
