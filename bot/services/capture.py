@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,8 +26,9 @@ from bot.domain.plan import Plan
 from bot.services.context import Core
 from bot.services.events import IncomingMessage, Kind
 from bot.services.port import ConsentPrompt, PersonInfo
+from bot.store import capture_queries
 from bot.store import repository as repo
-from bot.store.models import Breakout, ConsentRecord, DeletedMessage, Group, Membership, Person, Post, Quote
+from bot.store.models import Breakout, DeletedMessage, Group, Membership, Quote
 
 
 @dataclass(frozen=True)
@@ -112,15 +113,6 @@ class Capture:
         if captured.reason == NOT_IN_GROUP and captured.breakout_id is not None:
             self._tell_not_their_group(workspace, channel_id, author.user_id, captured.breakout_id)
             return captured
-        if captured.quote_id is not None and not captured.duplicate:
-            key = message_key(workspace, channel_id, message_id)
-            with self.core.db.transaction() as s:
-                # A deletion handled while this message was being stored left its mark: honour it.
-                if s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is not None:
-                    quote = s.get(Quote, captured.quote_id)
-                    if quote is not None:
-                        s.delete(quote)
-                    return Captured(None, captured.breakout_id, reason="deleted while it was being stored")
         if captured.ask_consent and captured.breakout_id is not None:
             self._ask_consent(author.user_id, channel_id, captured.breakout_id)
         return captured
@@ -188,108 +180,108 @@ class Capture:
         if not text.strip() or text.lstrip().startswith("/"):
             return Captured(None, reason="empty or a command")
         key = message_key(workspace, channel_id, message_id)
-        try:
-            with self.core.db.transaction() as s:
-                existing = s.scalar(select(Quote).where(Quote.message_key == key))
-                if existing is not None:
-                    return Captured(existing.id, existing.breakout_id, duplicate=True)
-                if s.scalar(select(DeletedMessage.id).where(DeletedMessage.message_key == key)) is not None:
-                    return Captured(None, reason="deleted before it arrived")
-                forgotten = repo.forgotten_since(s, workspace=workspace, user_id=author.user_id)
-                if forgotten is not None and sent_at <= forgotten:
-                    return Captured(None, reason="its author asked to be forgotten")
-                breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
-                if breakout is None or breakout.state in ("stopped", "prepared"):  # prepared: not begun
-                    return Captured(None, reason="not a running breakout's channel")
-                group = repo.group_for_channel(s, breakout_id=breakout.id, channel_id=channel_id)
-                if group is None:
-                    return Captured(None, breakout.id, reason="the breakout's home channel, not a group")
-                membership = s.execute(
-                    select(Membership.group_id, Membership.role)
-                    .join(Person, Person.id == Membership.person_id)
-                    .where(
-                        Membership.breakout_id == breakout.id,
-                        Person.workspace == workspace,
-                        Person.user_id == author.user_id,
+        for attempt in (1, 2):
+            try:
+                return self._store_once(key, workspace, channel_id, author, text, sent_at, thread_id, edited_at)
+            except IntegrityError:
+                # The same message delivered twice at the same moment (the unique key), or a person,
+                # group or breakout removed by another process since the read: read again, once.
+                with self.core.db.transaction() as s:
+                    existing = capture_queries.existing_quote(s, message_key=key)
+                if existing is not None or attempt == 2:
+                    return Captured(
+                        existing[0] if existing else None, existing[1] if existing else None, duplicate=True
                     )
-                ).first()
-                # Forgetting someone erases their membership too; speaking again in a group's channel
-                # later is a new choice to take part, there.
-                rejoined = membership is None and forgotten is not None and forgotten >= breakout.started_at
-                if not rejoined and (membership is None or membership.group_id != group.id):
-                    if membership is not None and membership.role == "facilitator":
-                        # Facilitators are in every group's channel by design: welcome, not quoted.
-                        return Captured(None, breakout.id, reason="a facilitator, not one of the group")
-                    return Captured(None, breakout.id, reason=NOT_IN_GROUP)
-                person = repo.upsert_person(
-                    s,
-                    workspace=workspace,
-                    user_id=author.user_id,
-                    full_name=author.full_name,
-                    first_name=author.first_name,
-                    display_name=author.display_name,
-                )
-                if rejoined:
-                    s.add(Membership(breakout_id=breakout.id, person_id=person.id, group_id=group.id))
-                question = self._question_for(s, breakout, group.number, thread_id, sent_at, workspace, channel_id)
-                quote = Quote(
-                    breakout_id=breakout.id,
-                    group_id=group.id,
-                    person_id=person.id,
-                    question_index=question,
-                    message_key=key,
-                    text=text,
-                    sent_at=sent_at,
-                    edited_at=edited_at,
-                )
-                s.add(quote)
-                s.flush()
-                chose = (
-                    s.scalar(
-                        select(func.count()).where(
-                            ConsentRecord.breakout_id == breakout.id, ConsentRecord.person_id == person.id
-                        )
-                    )
-                    or 0
-                )
-                earlier = (
-                    s.scalar(select(func.count()).where(Quote.breakout_id == breakout.id, Quote.person_id == person.id))
-                    or 0
-                )
-                return Captured(quote.id, breakout.id, ask_consent=(chose == 0 and earlier == 1))
-        except IntegrityError:  # the same message delivered twice at the same moment
-            with self.core.db.transaction() as s:
-                existing = s.scalar(select(Quote).where(Quote.message_key == key))
-                return Captured(
-                    existing.id if existing else None, existing.breakout_id if existing else None, duplicate=True
-                )
+        raise AssertionError("unreachable")
 
-    def _question_for(
+    def _store_once(
         self,
-        s,
-        breakout: Breakout,
-        group_number: int,
-        thread_id: str | None,
-        sent_at: dt.datetime,
+        key: str,
         workspace: str,
         channel_id: str,
-    ) -> int | None:
-        """A thread reply belongs to the question it answers; a top-level message to the one open then."""
-        if thread_id:
-            post = s.scalar(select(Post).where(Post.breakout_id == breakout.id, Post.message_id == thread_id))
-            if post is not None and post.question_index is not None:
-                return post.question_index
-            parent = s.scalar(select(Quote).where(Quote.message_key == message_key(workspace, channel_id, thread_id)))
-            if parent is not None:
-                return parent.question_index
-        opened = repo.question_open_times(s, breakout_id=breakout.id, group_number=group_number)
-        current = None
-        for index, post in opened:
-            if post.posted_at <= sent_at + dt.timedelta(seconds=1):
-                current = index
-        if current is None and opened:
-            return opened[0][0]
-        return current if current is not None else breakout.question_index
+        author: PersonInfo,
+        text: str,
+        sent_at: dt.datetime,
+        thread_id: str | None,
+        edited_at: dt.datetime | None,
+    ) -> Captured:
+        """One read of every fact, one INSERT, the commit; a person seen for the first time (or renamed,
+        or rejoining) costs one statement more. The writer lock is taken only by the INSERT."""
+        with self.core.db.transaction() as s:
+            facts = capture_queries.read_message_facts(
+                s,
+                workspace=workspace,
+                channel_id=channel_id,
+                user_id=author.user_id,
+                message_key=key,
+                sent_at=sent_at,
+                thread_id=thread_id,
+                parent_key=message_key(workspace, channel_id, thread_id) if thread_id else None,
+            )
+            if facts.existing_quote_id is not None:
+                return Captured(facts.existing_quote_id, facts.existing_breakout_id, duplicate=True)
+            if facts.deleted:
+                return Captured(None, reason="deleted before it arrived")
+            forgotten = facts.forgotten_at
+            if forgotten is not None and sent_at <= forgotten:
+                return Captured(None, reason="its author asked to be forgotten")
+            breakout_id = facts.breakout_id
+            if breakout_id is None or facts.breakout_started_at is None or facts.breakout_state == "prepared":
+                return Captured(None, reason="not a running breakout's channel")
+            group_id = facts.group_id
+            if group_id is None:
+                return Captured(None, breakout_id, reason="the breakout's home channel, not a group")
+            # Forgetting someone erases their membership too; speaking again in a group's channel
+            # later is a new choice to take part, there.
+            member = facts.member_role is not None
+            rejoined = not member and forgotten is not None and forgotten >= facts.breakout_started_at
+            if not rejoined and (not member or facts.member_group_id != group_id):
+                if facts.member_role == "facilitator":
+                    # Facilitators are in every group's channel by design: welcome, not quoted.
+                    return Captured(None, breakout_id, reason="a facilitator, not one of the group")
+                return Captured(None, breakout_id, reason=NOT_IN_GROUP)
+            person_id = self._person_id(s, facts, workspace, author)
+            if rejoined:
+                capture_queries.rejoin(s, breakout_id=breakout_id, person_id=person_id, group_id=group_id)
+            quote_id = capture_queries.insert_quote(
+                s,
+                breakout_id=breakout_id,
+                group_id=group_id,
+                person_id=person_id,
+                question_index=facts.question(in_thread=bool(thread_id)),
+                message_key=key,
+                text=text,
+                sent_at=sent_at,
+                edited_at=edited_at,
+            )
+            if quote_id is None:  # a deletion committed after the read
+                return Captured(None, breakout_id, reason="deleted while it was being stored")
+            # A person's first words here, with no choice made yet, are followed by the consent prompt.
+            return Captured(quote_id, breakout_id, ask_consent=not facts.chose and not facts.spoke_before)
+
+    @staticmethod
+    def _person_id(s: Session, facts: capture_queries.MessageFacts, workspace: str, author: PersonInfo) -> int:
+        """The author's id, adding them if they are new; names change on the platform, so the latest
+        are kept (never overwriting the name a person chose, which lives apart)."""
+        if facts.person_id is None:
+            return capture_queries.add_person(
+                s,
+                workspace=workspace,
+                user_id=author.user_id,
+                full_name=author.full_name,
+                first_name=author.first_name,
+                display_name=author.display_name,
+            )
+        names = (
+            author.full_name or facts.full_name or author.user_id,
+            author.first_name or facts.first_name,
+            author.display_name or facts.display_name,
+        )
+        if names != (facts.full_name, facts.first_name, facts.display_name):
+            capture_queries.rename_person(
+                s, person_id=facts.person_id, full_name=names[0], first_name=names[1], display_name=names[2]
+            )
+        return facts.person_id
 
     def message_edited(
         self, *, workspace: str, channel_id: str, message_id: str, text: str, edited_at: dt.datetime | None = None
@@ -321,6 +313,8 @@ class Capture:
         deletion that overtook its message) is never stored."""
         key = message_key(workspace, channel_id, message_id)
         with self.core.db.transaction() as s:
+            # A capture of this message in flight commits its quote first, or sees this mark.
+            capture_queries.lock_message(s, message_key=key)
             # A statement, not the ORM's delete: the same deletion handled at once elsewhere finds no row.
             removed = bool(getattr(s.execute(delete(Quote).where(Quote.message_key == key)), "rowcount", 0))
             breakout = repo.breakout_for_channel(s, workspace=workspace, channel_id=channel_id)
