@@ -1,26 +1,31 @@
 """Posting to every group of a breakout, each post claimed first under its idempotency key.
 
-The key is (breakout, group, step). The claim is committed before the platform is called and marked
-sent after, so a step that is fired again, or recovered after a crash, posts only what is still
-missing. Groups are served in parallel (``Core.fanout_concurrency``): one slow or failing channel
+The key is (breakout, group, step). The claim is committed, and marked "sending", before the platform is
+called and marked sent after, so a step that is fired again, or recovered after a crash, posts only what
+is still missing; a post whose sending was never confirmed is looked for in its channel first (the key
+travels with the message: Slack metadata, Discord nonce). On PostgreSQL an advisory lock per key keeps
+the processes of a fleet from posting one key at the same time. Groups are served in parallel (``Core.fanout_concurrency``): one slow or failing channel
 neither delays nor stops the others, and the facilitator is told which group failed and why.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind
 from bot.services.context import Core
-from bot.services.port import ChatError, FanoutReport, GroupChannelRequest, Outgoing
+from bot.services.port import ChatError, Delivery, FanoutReport, GroupChannelRequest, Outgoing, post_key
 from bot.store import repository as repo
 from bot.store.models import Breakout, Group, Post
 
@@ -28,6 +33,13 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 PostKey = tuple[int, int, str]  # (breakout id, group number, step key)
+
+# Advisory locks of posts use PostgreSQL's two-key form (apart from the leadership's one-key locks).
+POST_LOCK_SPACE = 0x506F7374 - 2**31  # "Post"
+# How far before the first attempt recovery looks in the channel: platform and host clocks differ.
+CLOCK_MARGIN = dt.timedelta(seconds=60)
+# A claim from before "sending" was recorded has no start time; look back this far for it.
+UNCONFIRMED_LOOKBACK = dt.timedelta(hours=6)
 
 # Marks a group whose channel was tidied at the end (archived, made read-only, voice moved back).
 CHANNEL_CLOSED = Step(StepKind.CHANNEL_CLOSED)
@@ -69,6 +81,8 @@ class Fanout:
         self.core = core
         self._post_locks: dict[PostKey, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._locks_engine: Engine | None = None
+        self._schema: str | None = None
 
     # ----- every group ---------------------------------------------------------------------------
 
@@ -181,9 +195,16 @@ class Fanout:
     # ----- one group -----------------------------------------------------------------------------
 
     def post_once(self, breakout_id: int, group_number: int, channel_id: str, post: GroupPost) -> str | None:
-        """Post unless this (breakout, group, step) was already sent; returns the message id."""
+        """Post unless this (breakout, group, step) was already sent; returns the message id.
+
+        One attempt at a time per key across every process (``_exclusive``). The row says "sending"
+        (committed) before the platform is called, so an attempt that finds an earlier one unconfirmed
+        (a crash, a kill, a lost reply) first asks the platform whether the post is there.
+        """
         key = (breakout_id, group_number, post.step.key)
-        with self._post_lock(key):
+        token = post_key(*key)
+        with self._exclusive(key):
+            earlier: tuple[str, dt.datetime] | None = None
             with self.core.db.transaction() as s:
                 row = _find_post(s, key)
                 if row is not None and row.state == "sent":
@@ -200,18 +221,69 @@ class Fanout:
                             posted_at=self.core.now(),
                         )
                     )
+                else:  # claimed, sending or failed before: it may have reached the platform all the same
+                    earlier = (row.channel_id or channel_id, row.sending_at or _wall_clock() - UNCONFIRMED_LOOKBACK)
+            if earlier is not None:
+                found = self.core.port.find_post(
+                    channel_id=earlier[0], key=token, message=post.message, since=earlier[1] - CLOCK_MARGIN
+                )
+                if found is not None:
+                    log.info("post %s was already in its channel (%s); not posting it again", token, found.message_id)
+                    self._confirm(key, found)
+                    return found.message_id
+            with self.core.db.transaction() as s:
+                row = _claimed(s, key)
+                row.state, row.channel_id, row.error = "sending", channel_id, None
+                row.sending_at = row.sending_at or _wall_clock()
             try:
-                delivery = self.core.port.post(channel_id=channel_id, message=post.message)
+                delivery = self.core.port.post(channel_id=channel_id, message=post.message, key=token)
             except ChatError as exc:
                 with self.core.db.transaction() as s:
                     row = _claimed(s, key)
                     row.state, row.error = "failed", str(exc)
                 raise
-            with self.core.db.transaction() as s:
-                row = _claimed(s, key)
-                row.state, row.message_id, row.channel_id = "sent", delivery.message_id, delivery.channel_id
-                row.posted_at, row.error = self.core.now(), None
+            self._confirm(key, delivery)
             return delivery.message_id
+
+    def _confirm(self, key: PostKey, delivery: Delivery) -> None:
+        with self.core.db.transaction() as s:
+            row = _claimed(s, key)
+            row.state, row.message_id, row.channel_id = "sent", delivery.message_id, delivery.channel_id
+            row.posted_at, row.error = self.core.now(), None
+
+    @contextmanager
+    def _exclusive(self, key: PostKey) -> Iterator[None]:
+        """One attempt per post key at a time: a thread lock here, and on PostgreSQL a session-level
+        advisory lock too, so other processes of the fleet wait; it ends with the process if it dies."""
+        with self._post_lock(key):
+            if self.core.db.engine.dialect.name != "postgresql":
+                yield
+                return
+            with self._lock_engine().connect() as conn:
+                if self._schema is None:  # advisory locks are per database: the schema tells fleets apart
+                    self._schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+                lock_args = {"space": POST_LOCK_SPACE, "key": post_lock_key(key, self._schema)}
+                conn.execute(text("SELECT pg_advisory_lock(:space, :key)"), lock_args)
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:space, :key)"), lock_args)
+                        conn.commit()
+                    except Exception:  # a lock we cannot release must not go back to the pool
+                        conn.invalidate()
+                        raise
+
+    def _lock_engine(self) -> Engine:
+        """Connections that hold post locks: their own pool, so a held lock never starves the transactions."""
+        with self._locks_guard:
+            if self._locks_engine is None:
+                size = max(1, self.core.fanout_concurrency)
+                self._locks_engine = create_engine(
+                    self.core.db.engine.url, pool_size=size, max_overflow=2 * size, pool_pre_ping=True
+                )
+            return self._locks_engine
 
     def _open_channel(self, request: GroupChannelRequest) -> str:
         """Make or reuse one group's channel on the platform and remember it (clearing any old error)."""
@@ -247,6 +319,16 @@ class Fanout:
         loaded = repo.breakout_with_plan(s, breakout_id)
         assert loaded is not None, f"breakout {breakout_id} is gone"
         return loaded
+
+
+def post_lock_key(key: PostKey, schema: str) -> int:
+    """A signed 32-bit advisory-lock key for one (breakout, group, step) in one schema."""
+    return zlib.crc32(f"{schema}/{post_key(*key)}".encode()) - 2**31
+
+
+def _wall_clock() -> dt.datetime:
+    """The real time, not the core's clock: it is compared with the platform's own timestamps."""
+    return dt.datetime.now(dt.UTC)
 
 
 def _find_post(s: Session, key: PostKey) -> Post | None:

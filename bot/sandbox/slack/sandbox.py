@@ -198,6 +198,8 @@ class SlackSandbox(BackgroundServer):
         self.signing_secret = secrets.token_hex(16)
         self.ack_timeout = ack_timeout
         self.max_retries = max_retries
+        #: The largest conversations.history/replies page; Slack allows 15 to apps outside its Marketplace.
+        self.history_limit: int | None = None
         self.retry_delay = retry_delay
         self.connect_wait = connect_wait
         self.request_url = request_url

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,8 +126,11 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
     call = ApiCall(method=name, args=logged, at=time.monotonic())
     sb._record_call(call)
 
+    held = []
     for fault in sb.faults.next_for(name):
-        if fault.kind == "delay":
+        if fault.kind == "hold":
+            held.append(fault)
+        elif fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "rate_limit":
             call.status, call.ok, call.error, call.fault = 429, False, "ratelimited", "rate_limit"
@@ -164,6 +169,8 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
     call.ok = True
     for event in ctx.extra.get("events", []):
         sb._emit_event(event)
+    for fault in held:
+        await asyncio.sleep(fault.seconds)
     return web.json_response({"ok": True, **result})
 
 
@@ -327,6 +334,82 @@ def conversations_members(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
     return {"members": page, **meta}
 
 
+#: conversations.history / conversations.replies: Slack's default and largest page ("limit").
+HISTORY_DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 999
+
+
+def _in_window(msg: dict[str, Any], args: dict[str, Any]) -> bool:
+    """Slack's ``oldest``/``latest`` bounds: exclusive unless ``inclusive`` is true."""
+    ts = float(msg["ts"])
+    inclusive = _bool(args.get("inclusive", False))
+    oldest, latest = args.get("oldest"), args.get("latest")
+    try:
+        if oldest not in (None, "") and (ts < float(oldest) or (ts == float(oldest) and not inclusive)):
+            return False
+        if latest not in (None, "") and (ts > float(latest) or (ts == float(latest) and not inclusive)):
+            return False
+    except ValueError:
+        raise SlackError("invalid_ts_oldest" if oldest else "invalid_ts_latest") from None
+    return True
+
+
+def _history_page(sb: SlackSandbox, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """One page with Slack's ``has_more`` and an opaque ``next_cursor`` (only when there is more)."""
+    try:
+        limit = int(args.get("limit") or HISTORY_DEFAULT_LIMIT)
+    except ValueError:
+        raise SlackError("invalid_limit") from None
+    # A sandbox may lower the ceiling, as Slack does for apps outside its Marketplace (15).
+    limit = max(1, min(limit, sb.history_limit or HISTORY_MAX_LIMIT))
+    cursor = args.get("cursor") or ""
+    try:
+        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    except (ValueError, IndexError):
+        raise SlackError("invalid_cursor") from None
+    page = [_shown(m, args) for m in items[start : start + limit]]
+    more = start + limit < len(items)
+    out: dict[str, Any] = {"messages": page, "has_more": more}
+    if more:
+        out["response_metadata"] = {"next_cursor": base64.b64encode(f"next_ts:{start + limit}".encode()).decode()}
+    return out
+
+
+@method("conversations.history")
+def conversations_history(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Newest first; a thread's replies are not here (only its parent, with ``reply_count`` and
+    ``latest_reply``), except those also sent to the channel."""
+    channel = _member_channel(ctx, args)
+    with ctx.ws.lock:
+        top = [
+            m
+            for m in channel.messages
+            if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast") and _in_window(m, args)
+        ]
+        top.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return {"pin_count": 0, **_history_page(ctx.sb, top, args)}
+
+
+@method("conversations.replies")
+def conversations_replies(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """A thread, oldest first: its parent, then the replies within the window."""
+    channel = _member_channel(ctx, args)
+    ts = _required(args, "ts")
+    with ctx.ws.lock:
+        found = next((m for m in channel.messages if m["ts"] == ts), None)
+        if found is None:
+            raise SlackError("thread_not_found")
+        thread_ts = found.get("thread_ts") or found["ts"]
+        parent = next((m for m in channel.messages if m["ts"] == thread_ts), None)
+        replies = [
+            m
+            for m in channel.messages
+            if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts and _in_window(m, args)
+        ]
+        replies.sort(key=lambda m: float(m["ts"]))
+        return _history_page(ctx.sb, ([parent] if parent is not None else []) + replies, args)
+
+
 @method("conversations.create")
 def conversations_create(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     name = _required(args, "name")
@@ -452,6 +535,28 @@ def _message_args(args: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]
     return (str(text) if text is not None else None), blocks
 
 
+def _shown(msg: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as history returns it: its ``metadata`` only with ``include_all_metadata``."""
+    shown = copy.deepcopy(msg)
+    if not _bool(args.get("include_all_metadata", False)):
+        shown.pop("metadata", None)
+    return shown
+
+
+def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    """``metadata`` of chat.postMessage: an ``event_type`` (letters, digits, underscores) and an object."""
+    meta = _json_arg(args, "metadata")
+    if meta is None:
+        return None
+    if (
+        not isinstance(meta, dict)
+        or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", str(meta.get("event_type") or ""))
+        or not isinstance(meta.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return {"event_type": meta["event_type"], "event_payload": meta["event_payload"]}
+
+
 @method("chat.postMessage")
 def chat_post_message(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
@@ -466,8 +571,11 @@ def chat_post_message(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             ctx.ws.message(channel, str(thread_ts))
         except SlackError:
             raise SlackError("thread_not_found") from None
+    metadata = _metadata(args)
     msg = ctx.ws.new_message(channel, ctx.caller, text=text, blocks=blocks, thread_ts=thread_ts)
     _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
+    if metadata is not None:
+        msg["metadata"] = metadata  # kept with the message; history shows it with include_all_metadata
     return {"channel": channel.id, "ts": msg["ts"], "message": dict(msg)}
 
 
