@@ -47,7 +47,7 @@ class LocalChat:
             self.archived.discard(request.name)
         return request.name
 
-    def post(self, *, channel_id: str, message: Outgoing, key: str | None = None) -> Delivery:
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         with self._lock:
             message_id = f"m{next(self._ids)}"
             self.messages[channel_id].append(
@@ -57,7 +57,7 @@ class LocalChat:
                     message.text,
                     message.kind.value,
                     tuple(o.label for o in message.consent_options),
-                    key,
+                    message.key,
                 )
             )
         if self.echo:

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
@@ -209,7 +209,7 @@ class Fanout:
                 row = _find_post(s, key)
                 if row is not None and row.state == "sent":
                     return row.message_id
-                if row is None:
+                if row is None:  # claimed, and about to be sent: committed before the platform is asked
                     s.add(
                         Post(
                             breakout_id=breakout_id,
@@ -217,8 +217,9 @@ class Fanout:
                             step=post.step.key,
                             question_index=post.question_index,
                             channel_id=channel_id,
-                            state="claimed",
+                            state="sending",
                             posted_at=self.core.now(),
+                            sending_at=_wall_clock(),
                         )
                     )
                 else:  # claimed, sending or failed before: it may have reached the platform all the same
@@ -231,12 +232,12 @@ class Fanout:
                     log.info("post %s was already in its channel (%s); not posting it again", token, found.message_id)
                     self._confirm(key, found)
                     return found.message_id
-            with self.core.db.transaction() as s:
-                row = _claimed(s, key)
-                row.state, row.channel_id, row.error = "sending", channel_id, None
-                row.sending_at = row.sending_at or _wall_clock()
+                with self.core.db.transaction() as s:
+                    row = _claimed(s, key)
+                    row.state, row.channel_id, row.error = "sending", channel_id, None
+                    row.sending_at = row.sending_at or _wall_clock()
             try:
-                delivery = self.core.port.post(channel_id=channel_id, message=post.message, key=token)
+                delivery = self.core.port.post(channel_id=channel_id, message=replace(post.message, key=token))
             except ChatError as exc:
                 with self.core.db.transaction() as s:
                     row = _claimed(s, key)

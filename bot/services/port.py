@@ -8,7 +8,7 @@ Minimum an implementation needs (``bot.adapters.slack.port``, ``bot.adapters.dis
 
 - ``open_group_channel``: make or reuse the group's channel and put its members in it.
 - ``post``: post a timeline message (question, warning, welcome, close, broadcast) into a channel,
-  carrying its idempotency ``key`` where the platform keeps one (Slack message metadata, Discord nonce).
+  carrying the message's idempotency ``key`` (Slack message metadata, Discord nonce).
 - ``find_post``: look in a channel for a post made under ``key`` since a moment; recovery asks before
   it posts again something an earlier attempt may already have put there.
 - ``tell``: say something privately to one person (ephemeral or direct message).
@@ -69,6 +69,7 @@ class Outgoing:
     title: str | None = None  # a short heading, e.g. "Question 1 of 2"
     consent_options: tuple[ConsentOption, ...] = ()  # render as buttons when not empty
     breakout_id: int | None = None  # so buttons can say which breakout they belong to
+    key: str | None = None  # a timeline post's idempotency key (``post_key``), kept with it on the platform
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,8 @@ class ChatPort(Protocol):
         """Make or reuse the channel for one group, with its members in it; returns its id."""
         ...
 
-    def post(self, *, channel_id: str, message: Outgoing, key: str | None = None) -> Delivery:
-        """Post ``message``; ``key`` (see ``post_key``) goes with it so ``find_post`` can find it again."""
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
+        """Post ``message``; its ``key``, when it has one, goes with it so ``find_post`` can find it again."""
         ...
 
     def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:

@@ -33,8 +33,8 @@ class DyingChat(LocalChat):
     die_after_post: bool = False
     hold: float = 0.0  # seconds the platform takes to answer, the post already stored
 
-    def post(self, *, channel_id: str, message: Outgoing, key: str | None = None) -> Delivery:
-        delivery = super().post(channel_id=channel_id, message=message, key=key)
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
+        delivery = super().post(channel_id=channel_id, message=message)
         if self.hold:
             time.sleep(self.hold)
         if self.die_after_post:

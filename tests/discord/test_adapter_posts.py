@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def test_a_post_discord_took_before_a_crash_is_found_in_history_not_posted_again
     key = post_key(breakout_id, 1, post.step.key)
     # What a killed process leaves: Discord has the message, the row says "sending".
     started = dt.datetime.now(dt.UTC)
-    made = port.post(channel_id=channel_id, message=post.message, key=key)
+    made = port.post(channel_id=channel_id, message=replace(post.message, key=key))
     with app.core.db.transaction() as s:
         s.add(
             Post(
@@ -104,10 +105,11 @@ def test_the_same_key_posted_twice_within_minutes_makes_one_message(call: Discor
     channel = next(c for c in call.group_channels() if str(c.id) == channel_id)
     message = Outgoing(MessageKind.BROADCAST, "Back to the main room in one minute")
     before = len(call.bot_posts(channel))
-    first = port.post(channel_id=channel_id, message=message, key=post_key(breakout_id, 1, "broadcast:d2"))
-    again = port.post(channel_id=channel_id, message=message, key=post_key(breakout_id, 1, "broadcast:d2"))
+    keyed = replace(message, key=post_key(breakout_id, 1, "broadcast:d2"))
+    first = port.post(channel_id=channel_id, message=keyed)
+    again = port.post(channel_id=channel_id, message=keyed)
     assert first == again
     assert len(call.bot_posts(channel)) == before + 1
     # Another key is another post, even with the same words.
-    third = port.post(channel_id=channel_id, message=message, key=post_key(breakout_id, 1, "broadcast:d3"))
+    third = port.post(channel_id=channel_id, message=replace(message, key=post_key(breakout_id, 1, "broadcast:d3")))
     assert third != first and len(call.bot_posts(channel)) == before + 2

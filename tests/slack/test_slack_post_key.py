@@ -35,10 +35,10 @@ def test_find_post_reads_history_back_by_key_across_pages(sb: SlackSandbox, clie
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     sb.history_limit = 2  # several pages
     long = chat.post(
-        channel_id=channel.id, message=Outgoing(MessageKind.QUESTION, "word " * 9000, title="Q"), key="7:1:q0:open"
+        channel_id=channel.id, message=Outgoing(MessageKind.QUESTION, "word " * 9000, title="Q", key="7:1:q0:open")
     )
     for n in range(4):
-        chat.post(channel_id=channel.id, message=Outgoing(MessageKind.WARNING, f"warning {n}"), key=f"7:1:w{n}")
+        chat.post(channel_id=channel.id, message=Outgoing(MessageKind.WARNING, f"warning {n}", key=f"7:1:w{n}"))
     posted = sb.bot_messages(channel)
     assert len(posted) >= 7
     assert all(m["metadata"]["event_type"] == POST_EVENT_TYPE for m in posted)

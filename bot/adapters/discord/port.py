@@ -135,8 +135,8 @@ class DiscordChat:
     def open_group_channel(self, request: GroupChannelRequest) -> str:
         return self._run(self._open_group_channel(request), f"make the channel for group {request.number}")
 
-    def post(self, *, channel_id: str, message: Outgoing, key: str | None = None) -> Delivery:
-        return self._run(self._post(int(channel_id), message, key), "post in a group channel")
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
+        return self._run(self._post(int(channel_id), message), "post in a group channel")
 
     def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
         return self._run(self._find_post(int(channel_id), key, message, since), "check the group channel's history")
@@ -339,7 +339,7 @@ class DiscordChat:
             if person.voice.channel.id == call_id:
                 await self._move(person, room, f"breakout {request.breakout_id} starts")
 
-    async def _post(self, channel_id: int, message: Outgoing, key: str | None = None) -> Delivery:
+    async def _post(self, channel_id: int, message: Outgoing) -> Delivery:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise ChatError("That channel cannot take messages.")
@@ -350,7 +350,7 @@ class DiscordChat:
         # The nonce goes with enforce_nonce (discord.py adds it): for a few minutes Discord answers a
         # repeated nonce with the message it already made instead of making a second. Derived from the
         # post's key, it also covers a retry by another process; without a key, a fresh one per post.
-        nonce = post_nonce(key) if key is not None else str(secrets.randbits(63))
+        nonce = post_nonce(message.key) if message.key is not None else str(secrets.randbits(63))
         sent = await channel.send(_content(message), allowed_mentions=NO_MENTIONS, nonce=nonce, **kwargs)
         return Delivery(str(sent.id), str(sent.channel.id))
 

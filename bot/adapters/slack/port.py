@@ -165,14 +165,15 @@ class SlackChat:
 
     # -- messages ------------------------------------------------------------------------------
 
-    def post(self, *, channel_id: str, message: Outgoing, key: str | None = None) -> Delivery:
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         text, blocks = bk.outgoing(message)
         try:
             first = None
             for part, batch in enumerate(bk.batches(blocks)):
                 extra: dict[str, Any] = {}
-                if key is not None:  # comes back from conversations.history, for find_post
-                    extra["metadata"] = {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key, "part": part}}
+                if message.key is not None:  # comes back from conversations.history, for find_post
+                    payload = {"key": message.key, "part": part}
+                    extra["metadata"] = {"event_type": POST_EVENT_TYPE, "event_payload": payload}
                 result = self.client.chat_postMessage(
                     channel=channel_id, text=text, blocks=batch, unfurl_links=False, unfurl_media=False, **extra
                 )
