@@ -26,7 +26,8 @@ def person(full_name: str, display: str, user_id: str) -> PersonInfo:
 
 def run_local_demo(settings: Settings, *, out: Path, echo: Callable[[str], None] = print) -> str:
     chat = LocalChat(echo=echo)
-    app = BreakoutApp(settings, chat, rng=random.Random(7), clock_name=f"demo-{time.time()}")
+    run = f"{time.time_ns():x}"  # message ids unique to this run: a second demo on the same database keeps its quotes
+    app = BreakoutApp(settings, chat, rng=random.Random(7), clock_name=f"demo-{run}")
     people = {v.full_name: person(v.full_name, v.display_name, f"U{i:03d}") for i, v in enumerate(script.VOICES)}
     facilitator = Actor(WORKSPACE, person(*script.FACILITATOR, "UFAC"), is_facilitator=True)
     organiser = Actor(WORKSPACE, person(*script.ORGANISER, "UORG"), is_organiser=True)
@@ -65,7 +66,7 @@ def run_local_demo(settings: Settings, *, out: Path, echo: Callable[[str], None]
                 if not voice.replies[question]:
                     continue
                 p = people[voice.full_name]
-                message_id = f"{question}-{n}"
+                message_id = f"{run}-{question}-{n}"
                 echo(f"[#{channel_of[p.user_id]}] {voice.display_name}: {say(voice.replies[question])}")
                 app.capture.message_posted(
                     workspace=WORKSPACE,

@@ -58,4 +58,7 @@ ALIASES: dict[str, Level] = {
     "withdraw": Level.NOT_QUOTED,
 }
 
+# The longest name a person may choose for themselves (/breakout name), on every platform.
+MAX_CHOSEN_NAME = 100
+
 LEVEL_WORDS = ", ".join(level.value.replace("_", "-") for level in Level)

@@ -1,9 +1,10 @@
 """The parts of the insights pack that come from the call's chat: hellos, reflections, resources, attendance.
 
-Pure functions over anything that has an ``author`` and a ``text`` (a Zoom ``ChatMessage``, or a group
-channel message brought to plain text). Consent is not decided here: every function takes ``label``,
-which maps an author to the name they agreed to, or ``None`` when they are not to be quoted; and an
-optional ``rewrite`` that makes a text safe to print (names of others replaced by their labels).
+Pure functions over anything that has an ``author`` and a ``text`` (a Zoom ``ChatMessage``, a stored
+``CallChatRow``, or a group channel message brought to plain text). Consent is not decided here: every
+function takes ``label``, which maps an author to the name they agreed to, or ``None`` when they are not
+to be quoted; and an optional ``rewrite`` that makes a text safe to print (names of others replaced by
+their labels). ``call_chat_sections`` assembles all of them for the summary builder.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bot.domain.naming import clean_name
-from bot.domain.summary import ChatLine, Resource
+from bot.domain.naming import QuoteText, clean_name
+from bot.domain.summary import CallChatLine, Resource
 
 Label = Callable[[str], "str | None"]
 Rewrite = Callable[[str], str]
@@ -84,7 +85,7 @@ def pick_hellos(
     limit: int = 3,
     minutes: float = 20,
     rewrite: Rewrite | None = None,
-) -> tuple[ChatLine, ...]:
+) -> tuple[CallChatLine, ...]:
     """A few greetings from the start of the call, one per person, preferring those that say where from."""
     if not messages or limit <= 0:
         return ()
@@ -110,7 +111,7 @@ def pick_hellos(
         candidates.append((score, order, m, name))
     best = sorted(candidates, key=lambda c: (-c[0], c[1]))[:limit]
     best.sort(key=lambda c: c[1])
-    return tuple(ChatLine(name, _rewrite(" ".join(m.text.split()), rewrite)) for _, _, m, name in best)
+    return tuple(CallChatLine(name, _rewrite(" ".join(m.text.split()), rewrite)) for _, _, m, name in best)
 
 
 def pick_reflections(
@@ -120,14 +121,14 @@ def pick_reflections(
     min_words: int = 20,
     skip: Iterable[str] = (),
     rewrite: Rewrite | None = None,
-) -> tuple[ChatLine, ...]:
+) -> tuple[CallChatLine, ...]:
     """The chat's longer contributions, in order: what the pack calls reflections shared in the chat.
 
     Greetings and messages that share a link are left for the hellos and the resources. ``skip`` holds
     texts already used elsewhere (the hellos).
     """
     skipped = {" ".join(s.split()) for s in skip}
-    out: list[ChatLine] = []
+    out: list[CallChatLine] = []
     for m in messages:
         text = " ".join(m.text.split())
         if text in skipped:
@@ -142,7 +143,7 @@ def pick_reflections(
         name = label(m.author)
         if name is None:
             continue
-        out.append(ChatLine(name, _rewrite(m.text.strip(), rewrite)))
+        out.append(CallChatLine(name, _rewrite(m.text.strip(), rewrite)))
     return tuple(out)
 
 
@@ -222,3 +223,78 @@ def distinct_people(names: Iterable[str]) -> int:
 
 def _rewrite(text: str, rewrite: Rewrite | None) -> str:
     return rewrite(text) if rewrite else text
+
+
+# --- the call chat's sections of the write-up -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallChatRow:
+    """A stored message of the call's chat as the summary builder needs it; ``author`` is the person's key."""
+
+    author: str
+    text: str
+    sent_at: dt.time
+    line: int
+    highlighted: bool
+    person_id: int
+
+
+@dataclass(frozen=True)
+class CallChatSections:
+    hellos: tuple[CallChatLine, ...]
+    chat: tuple[CallChatLine, ...]
+    resources: tuple[Resource, ...]
+
+
+def _as_markup(text: str) -> str:
+    """Plain chat text in the neutral markup QuoteText reads (only & < > are special)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def call_chat_sections(
+    rows: Sequence[CallChatRow],
+    labels: dict[str, str | None],
+    texts: QuoteText,
+    *,
+    highlights_only: bool = False,
+    hellos: int = 3,
+    min_words: int = 20,
+) -> CallChatSections:
+    """Hellos, reflections and links from the chat, every author by their label and every name in a text
+    rewritten by its owner's consent."""
+    label: Label = labels.get
+    rewrite: Rewrite = lambda t: texts.render(_as_markup(t))[0]  # noqa: E731
+    picked_hellos = pick_hellos(rows, label, limit=hellos, rewrite=rewrite)
+    hello_texts = {
+        " ".join(r.text.split())
+        for r in rows
+        if " ".join(rewrite(r.text).split()) in {" ".join(h.text.split()) for h in picked_hellos}
+    }
+    if highlights_only:
+        chosen = [r for r in rows if r.highlighted]
+    else:
+        long = {id(r) for r in rows if pick_reflections([r], label, min_words=min_words, skip=hello_texts)}
+        chosen = [r for r in rows if r.highlighted or id(r) in long]
+    chat = tuple(CallChatLine(name, rewrite(r.text)) for r in chosen if (name := label(r.author)) is not None)
+    resources = collect_resources(rows, label, rewrite=rewrite)
+    return CallChatSections(picked_hellos, chat, resources)
+
+
+def merge_resources(first: Sequence[Resource], more: Sequence[Resource]) -> tuple[Resource, ...]:
+    """Links from the groups, then the chat's; a link shared in both is listed once, with everyone who shared it."""
+    out: dict[str, Resource] = {}
+    for r in [*first, *more]:
+        key = url_key(r.url)
+        if key not in out:
+            out[key] = r
+            continue
+        seen = out[key]
+        shared = tuple(dict.fromkeys([*seen.shared_by, *r.shared_by]))
+        out[key] = Resource(seen.url, seen.label or r.label, shared, seen.context or r.context)
+    return tuple(out.values())
+
+
+def call_attendance(member_ids: Iterable[int], chat_person_ids: Iterable[int]) -> int:
+    """Distinct people seen in the groups or the chat (chat authors are people already, so ids suffice)."""
+    return distinct_people([str(i) for i in [*member_ids, *chat_person_ids]])

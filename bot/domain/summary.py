@@ -45,7 +45,9 @@ class Resource:
 
 
 @dataclass(frozen=True)
-class ChatLine:
+class CallChatLine:
+    """A line from the video call's own chat (a hello or a reflection), under its author's label."""
+
     label: str
     text: str
 
@@ -63,8 +65,8 @@ class Summary:
     speaker: str | None = None
     chatham_house: bool = False
     resources: tuple[Resource, ...] = ()
-    chat: tuple[ChatLine, ...] = ()  # "Participants also shared their reflections in the chat"
-    hellos: tuple[ChatLine, ...] = ()  # "Joining the Conversation from across the world"
+    chat: tuple[CallChatLine, ...] = ()  # "Participants also shared their reflections in the chat"
+    hellos: tuple[CallChatLine, ...] = ()  # "Joining the Conversation from across the world"
     attendance: int | None = None  # the call's own head count, when the organiser gives it
     highlights_only: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. "2 people asked not to be quoted"

@@ -160,12 +160,12 @@ def decode_chat(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str
     """Bytes to text, refusing what is not a text file. Zoom writes UTF-8; Windows tools re-save as UTF-16."""
     if isinstance(data, str):
         if len(data.encode("utf-8", "surrogatepass")) > max_bytes:
-            raise ZoomChatError(f"the file is larger than the {_size(max_bytes)} limit for a chat export")
+            raise ZoomChatError(f"the file is larger than the {size_text(max_bytes)} limit for a chat export")
         text = data
     else:
         if len(data) > max_bytes:
             raise ZoomChatError(
-                f"the file is {_size(len(data))}, larger than the {_size(max_bytes)} limit for a chat export"
+                f"the file is {size_text(len(data))}, larger than the {size_text(max_bytes)} limit for a chat export"
             )
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             try:
@@ -199,8 +199,9 @@ def _line_at(data: bytes, offset: int) -> int:
     return data[:offset].count(b"\n") + 1
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+def size_text(n: int) -> str:
+    """A file size as a person reads it ("1 KB", "5.0 MB"); the one place sizes are worded."""
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 @dataclass

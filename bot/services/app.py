@@ -15,8 +15,8 @@ from bot.config import Settings
 from bot.domain.summary import Summary
 from bot.render.markdown import render_markdown
 from bot.scheduling.clock import Clock
+from bot.scheduling.leadership import Leadership
 from bot.services.capture import Capture
-from bot.services.chat_import import ChatImports
 from bot.services.commands import BREAKOUT_USAGE, BreakoutCommand, SummaryCommand
 from bot.services.consent import Consents
 from bot.services.context import Actor, Core, utcnow
@@ -24,6 +24,7 @@ from bot.services.curation import Curation
 from bot.services.errors import BadArguments, Usage
 from bot.services.lifecycle import Lifecycle, Progress
 from bot.services.messages import MessageBook
+from bot.services.pack import CallChat
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
 from bot.services.recovery import Recovery
@@ -75,7 +76,7 @@ class BreakoutApp:
         self.capture = Capture(self.core)
         self.consents = Consents(self.core)
         self.summaries = Summaries(self.core)
-        self.chat = ChatImports(self.core)  # the call's own chat: import, naming of its authors
+        self.call_chat = CallChat(self.core)  # the video call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
         self._running = False
 
@@ -97,6 +98,19 @@ class BreakoutApp:
         recovered = Recovery(self.lifecycle).run()
         if recovered:
             log.info("resumed running breakouts %s", recovered)
+
+    def hold(self, role: str, *, on_gain: Callable[[], None], on_loss: Callable[[], None]) -> Callable[[], None]:
+        """Take a role that one process of the fleet may hold at a time (Discord's gateway session).
+
+        On PostgreSQL it waits, as a standby, until the holder's database session ends; on SQLite the
+        one process holds it at once. Returns the function that gives the role up.
+        """
+        if self.db.engine.dialect.name != "postgresql":
+            on_gain()
+            return lambda: None
+        holder = Leadership(self.db.engine, scope=role, on_gain=on_gain, on_loss=on_loss, on_notify=lambda: None)
+        holder.start()
+        return holder.stop
 
     def shutdown(self) -> None:
         if self._running:

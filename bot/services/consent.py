@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.domain.consent import LEVEL_WORDS, Level
+from bot.domain.consent import MAX_CHOSEN_NAME, Level
 from bot.services.commands import readable
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments
@@ -52,14 +52,6 @@ class Consents:
     def __init__(self, core: Core):
         self.core = core
 
-    def parse_level(self, text: str) -> Level:
-        try:
-            return Level.parse(text)
-        except ValueError:
-            raise BadArguments(
-                f"'{text}' is not a naming choice. Use one of: {LEVEL_WORDS}. For example: /breakout consent first-name"
-            ) from None
-
     def choose(
         self, actor: Actor, *, level: Level, via: str, channel_id: str | None = None, breakout_id: int | None = None
     ) -> ConsentResult:
@@ -98,18 +90,12 @@ class Consents:
             confirmation += " This session runs under the Chatham House Rule, so nobody is named in the write-up."
         return ConsentResult(breakout_id, level, confirmation)
 
-    def current(self, *, workspace: str, user_id: str, breakout_id: int) -> Level | None:
-        with self.core.db.transaction() as s:
-            person = repo.find_person(s, workspace=workspace, user_id=user_id)
-            if person is None:
-                return None
-            record = repo.latest_consents(s, breakout_id=breakout_id).get(person.id)
-            return Level(record.level) if record else None
-
     def set_name(self, actor: Actor, *, name: str) -> str:
         name = " ".join(readable(name).split())
-        if not name or len(name) > 100:
-            raise BadArguments("Give the name to use, e.g. /breakout name Sam Patel (at most 100 characters).")
+        if not name or len(name) > MAX_CHOSEN_NAME:
+            raise BadArguments(
+                f"Give the name to use, e.g. /breakout name Sam Patel (at most {MAX_CHOSEN_NAME} characters)."
+            )
         with self.core.db.transaction() as s:
             person = repo.upsert_person(
                 s,

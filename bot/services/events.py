@@ -25,7 +25,11 @@ class Kind(str, Enum):
 @dataclass(frozen=True)
 class IncomingMessage:
     """One message as the core needs it. ``author``, ``text`` and ``at`` are empty for a deletion;
-    ``thread_id`` is the message a reply answers (a question's post, or an earlier quote)."""
+    ``thread_id`` is the message a reply answers (a question's post, or an earlier quote).
+
+    ``edited_at`` is the platform's own time of the edit (Slack's ``edited.ts``, Discord's
+    ``edited_timestamp``), on an edit and on a message read back that was edited: platforms deliver
+    out of order and retry, so the core keeps a quote's newest text by this time, not by arrival."""
 
     kind: Kind
     workspace: str
@@ -33,8 +37,9 @@ class IncomingMessage:
     message_id: str
     author: PersonInfo | None = None
     text: str = ""
-    at: dt.datetime | None = None  # sent (new, reply) or edited
+    at: dt.datetime | None = None  # sent (new, reply); on an edit without ``edited_at``, when edited
     thread_id: str | None = None
+    edited_at: dt.datetime | None = None
 
 
 class Meaning(str, Enum):

@@ -25,7 +25,6 @@ from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind, question_steps, seconds
 from bot.scheduling.clock import Clock
 from bot.services.access import require_facilitator
-from bot.services.access import require_organiser as require_organiser  # chat_import imports it from here still
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments, IllegalMove
 from bot.services.fanout import Fanout, GroupPost, Progress, group_requests
@@ -107,10 +106,10 @@ class Lifecycle:
     ) -> StartResult:
         require_facilitator(actor, "start a breakout")
         if groups is not None and size is not None:
-            raise BadArguments("Give either groups=N or size=N, not both.")
+            raise BadArguments("Give either a number of groups or a group size, not both.")
         for name, value in (("groups", groups), ("size", size), ("minutes", minutes)):
             if value is not None and value <= 0:
-                raise BadArguments(f"{name}= must be a positive number (got {value:g}).")
+                raise BadArguments(f"The {name} option must be a positive number (got {value:g}).")
         plan = self.core.plans.get(plan_slug)
         facilitator_ids = {f.user_id for f in facilitators} | {actor.person.user_id}
         keep_out = plan.grouping.keep_facilitators_out and not include_facilitators
@@ -122,7 +121,8 @@ class Lifecycle:
         if not people:
             raise BadArguments(
                 "There is nobody to split into groups: the channel has no participants besides "
-                "facilitators and bots. Invite people to the channel, or add include-facilitators."
+                "facilitators and bots. Invite people to the channel, or start again with the include-facilitators "
+                "option to put facilitators into groups too."
             )
         if size is None and groups is None:
             size, groups = plan.grouping.size, plan.grouping.count

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, str] = {
     "consent_prompt": "How may we name you if we quote you in the write-up?",
     "consent_confirmed": "You chose: {{ choice }}. Change it at any time with the buttons or /breakout consent.",
     "broadcast": "{{ text }}",
+    "not_your_group": "This channel belongs to group {{ group }} of {{ title }}, and you are not in that group, "
+    "so what you write here will not be quoted in the write-up."
+    "{% if your_group %} Your own group is group {{ your_group }}: we'd love to hear you there.{% endif %}",
 }
 
 CONSENT_LABELS: dict[Level, str] = {

@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from bot.domain.consent import Level
 from bot.domain.naming import Identity, QuoteText, assign_labels
+from bot.domain.pack import call_attendance, call_chat_sections, merge_resources
 from bot.domain.summary import Arrangement, GroupSection, QuestionSection, QuoteLine, Resource, Summary
 from bot.services.access import require_organiser
-from bot.services.chat_import import chat_attendance, chat_people, chat_sections, has_chat, load_chat, merge_resources
 from bot.services.context import Actor, Core
 from bot.services.errors import BadArguments, NotFound
 from bot.services.locator import Purpose, locate_breakout_id
+from bot.store import call_chat
 from bot.store import repository as repo
 from bot.store.models import Group, Person, Quote
 
@@ -89,14 +90,17 @@ class Summaries:
             participants = sum(1 for m, _ in people_in if m.role == "participant")
             default = plan.naming.default
             # The call's own chat (imported from Zoom): its authors are people too, named by consent.
-            chat_rows = load_chat(s, breakout_id) if has_chat(s, breakout_id) else []
+            has_chat = call_chat.has_call_chat(s, breakout_id=breakout_id)
+            chat_rows = call_chat.rows_in_write_up(s, breakout_id=breakout_id) if has_chat else []
             for row in chat_rows:
                 if row.person_id not in persons:
                     persons[row.person_id] = s.get(Person, row.person_id)  # type: ignore[assignment]
             speakers += [row.person_id for row in chat_rows]
             attendance = breakout.attendance
-            if attendance is None and has_chat(s, breakout_id):
-                attendance = chat_attendance([p.id for _, p in people_in], sorted(chat_people(s, breakout_id)))
+            if attendance is None and has_chat:
+                attendance = call_attendance(
+                    [p.id for _, p in people_in], sorted(call_chat.authors(s, breakout_id=breakout_id))
+                )
 
         def level_of(person_id: int) -> Level:
             record = consents.get(person_id)
@@ -147,7 +151,7 @@ class Summaries:
                 for g in sorted(groups.values(), key=lambda g: g.number)
             )
         resources = tuple(Resource(url, e["label"], tuple(e["by"]), e["context"]) for url, e in shared.items())
-        pack = chat_sections(chat_rows, labels, texts, highlights_only=highlights_only)
+        pack = call_chat_sections(chat_rows, labels, texts, highlights_only=highlights_only)
         # Listed as the write-up may show them: by the site alone when an address names someone beyond
         # their consent, and never under link text that reads like another address.
         shown = ((r, texts.shown_link(r.url, r.label)) for r in merge_resources(resources, pack.resources))

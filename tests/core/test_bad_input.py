@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.plan import MAX_PLAN_BYTES, Plan, PlanInvalid, load_plan
-from bot.services.commands import BreakoutCommand, parse_breakout, parse_summary
+from bot.services.commands import ACTIONS, BreakoutCommand, parse_breakout, parse_summary
 from bot.services.errors import BadArguments, BreakoutError, NotFound
 from bot.services.plans import PlanLibrary, PlanRefused, load_plan_file
 from tests.conftest import PROMPTS
@@ -370,20 +370,7 @@ def test_fuzz_plan_files_load_or_list_problems(data: bytes, tmp_path: Path) -> N
 
 WORDS = st.sampled_from(
     [
-        "start",
-        "status",
-        "next",
-        "skip",
-        "extend",
-        "broadcast",
-        "pause",
-        "resume",
-        "stop",
-        "end",
-        "consent",
-        "forget-me",
-        "name",
-        "help",
+        *sorted(ACTIONS),
         "groups=",
         "size=",
         "minutes=",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from bot.domain.consent import Level
 from bot.services.commands import parse_breakout
 from bot.services.context import Actor
+from bot.services.pack import CallChatFile
 from bot.services.port import PersonInfo
 from bot.store.database import Database
 from bot.store.models import Base
@@ -107,8 +108,9 @@ def seed_zebedee_everywhere(call: Call) -> dict[str, int]:
         "p.1",
     )
     say(call, "first", matthew, "Discord style: <@!UZEBQ42> and <@UZEBQ42> agreed with Zeb Quill.", "m.1")
-    call.app.chat.import_chat(zeb, data=chat_file(), filename="zebedee-quillfeather-chat.txt", breakout_id=first)
-    call.app.chat.name_author(zeb, name="Odile Brightwater", level=Level.INITIALS, breakout_id=first)
+    chat = CallChatFile.holding("zebedee-quillfeather-chat.txt", chat_file())
+    call.app.call_chat.import_chat(zeb, find_file=lambda: chat, breakout_id=first)
+    call.app.call_chat.name_author(zeb, name="Odile Brightwater", level=Level.INITIALS, breakout_id=first)
 
     call.app.run_breakout_command(
         zeb, parse_breakout("start second"), channel_id="home-2", participants=lambda: (others, [ZEB])

@@ -149,7 +149,7 @@ def test_a_bad_chat_file_is_refused_and_nothing_is_stored(call: DiscordCall) -> 
     assert "chat.txt" in refused.text and "binary" in refused.text and "Nothing was imported" in refused.text
 
     # Too big: refused from the size Discord gives, before the file is fetched at all.
-    app.chat.max_bytes = 1024
+    app.call_chat.max_bytes = 1024
     downloads = len(call.sb.attachment_downloads)
     huge = ZOOM_CHAT + b"18:09:00 From Wren Calloway to Everyone:\n\t" + b"x" * 2000 + b"\n"
     too_big = call.olu.run_command(call.chat, "summary", import_chat=("big.txt", huge)).wait(messages=1)

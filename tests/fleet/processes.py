@@ -33,11 +33,11 @@ def bot_env(sb: SlackSandbox, database_url: str, prompts: Path, *, time_scale: f
 
 
 class BotProcess:
-    """One `python -m bot run slack`, its log read in the background."""
+    """One `python -m bot run slack` (or another platform), its log read in the background."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], platform: str = "slack") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "slack"],
+            [sys.executable, "-m", "bot", "run", platform],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -51,6 +51,9 @@ class BotProcess:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.log.append(line)
+
+    def said(self, words: str) -> bool:
+        return any(words in line for line in self.log)
 
     @property
     def fires(self) -> bool:

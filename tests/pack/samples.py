@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.domain.summary import ChatLine, GroupSection, QuestionSection, QuoteLine, Resource, Summary
+from bot.domain.summary import CallChatLine, GroupSection, QuestionSection, QuoteLine, Resource, Summary
 
 HOSTILE = (
     '<script>document.title="pwned"</script>',
@@ -38,12 +38,12 @@ def sample_summary(**changes) -> Summary:
             QuestionSection(2, "How do we encourage kindness towards <students>?", q2),
         ),
         chat=(
-            ChatLine("DG", "Using the word explicitly helps set shared expectations & group norms."),
-            ChatLine("PH", "<i>Competition</i> doesn't encourage kindness."),
+            CallChatLine("DG", "Using the word explicitly helps set shared expectations & group norms."),
+            CallChatLine("PH", "<i>Competition</i> doesn't encourage kindness."),
         ),
         hellos=(
-            ChatLine("MO", "Hello everyone, joining from Lagos!"),
-            ChatLine("TL", "Hi all - dialling in from a snowy Uppsala"),
+            CallChatLine("MO", "Hello everyone, joining from Lagos!"),
+            CallChatLine("TL", "Hi all - dialling in from a snowy Uppsala"),
         ),
         resources=(
             Resource("https://example.org/kindness-review", None, ("Jun",), "Here is the article, worth a read"),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.domain.consent import Level
 from bot.domain.naming import Identity, QuoteText, assign_labels
-from bot.services.chat_import import ChatRow, chat_sections
+from bot.domain.pack import CallChatRow, call_chat_sections
 
 FIRST = ["Alvane", "Bexley", "Corinth", "Dagny", "Elspeth", "Fenwick"]
 LAST = ["Quorra", "Ruskinel", "Sallowby", "Tamsinor", "Umberley", "Vantor"]
@@ -29,7 +29,7 @@ def chats(draw):  # type: ignore[no-untyped-def]
         author = draw(st.integers(0, n - 1))
         words = draw(st.lists(token, min_size=1, max_size=30))
         words.insert(draw(st.integers(0, len(words))), f"mark{i}x")  # to trace whose words went where
-        rows.append(ChatRow(str(author), " ".join(words), dt.time(18, i // 2, i % 60), i + 1, draw(st.booleans()), author))
+        rows.append(CallChatRow(str(author), " ".join(words), dt.time(18, i // 2, i % 60), i + 1, draw(st.booleans()), author))
     return levels, rows
 
 
@@ -39,7 +39,7 @@ def test_chat_sections_name_people_only_as_they_agreed(case):
     levels, rows = case
     identities = [Identity(str(i), f"{FIRST[i]} {LAST[i]}", FIRST[i], level) for i, level in enumerate(levels)]
     labels = assign_labels(identities)
-    out = chat_sections(rows, labels, QuoteText(identities, labels), min_words=5)
+    out = call_chat_sections(rows, labels, QuoteText(identities, labels), min_words=5)
 
     allowed_labels = {label for label in labels.values() if label is not None}
     texts = [line.text for line in (*out.chat, *out.hellos)]

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.domain.consent import Level
 from bot.services.errors import NotAllowed
+from bot.services.pack import CallChatFile
 from bot.store.models import ChatImport, ConsentRecord, Person
 from tests.conftest import PROMPTS
 from tests.core.harness import Call, prompts_copy
@@ -29,11 +30,11 @@ def test_the_organiser_cannot_choose_a_members_naming(call):
     breakout = call.status().breakout_id
     call.says("Felize", "My private group remark that I never agreed to have named.")
     chat = "10:00:01 From Felize Marquez to Everyone : hello from Madrid everyone, glad to be here\n"
-    call.app.chat.import_into(breakout, chat, filename="chat.txt", imported_by="UORG")
+    call.app.call_chat.import_into(breakout, chat, filename="chat.txt", imported_by="UORG")
     with pytest.raises(NotAllowed, match="/breakout consent"):
-        call.app.chat.record_naming(breakout, name="Felize Marquez", level=Level.FULL_NAME, recorded_by="UORG")
+        call.app.call_chat.record_naming(breakout, name="Felize Marquez", level=Level.FULL_NAME, recorded_by="UORG")
     with pytest.raises(NotAllowed, match="/breakout consent"):
-        call.app.chat.name_author(call.organiser, name="Felize Marquez", level=Level.FULL_NAME, breakout_id=breakout)
+        call.app.call_chat.name_author(call.organiser, name="Felize Marquez", level=Level.FULL_NAME, breakout_id=breakout)
     with call.app.db.transaction() as s:
         assert s.scalars(select(ConsentRecord).where(ConsentRecord.via == "organiser")).all() == []
     assert "Felize Marquez" not in call.summary()
@@ -41,7 +42,7 @@ def test_the_organiser_cannot_choose_a_members_naming(call):
 
 def test_a_reimport_forgets_chat_only_people_no_chat_holds(call):
     breakout = call.status().breakout_id
-    chat = call.app.chat
+    chat = call.app.call_chat
     chat.import_into(breakout, "10:00:01 From Zed Quill to Everyone : hello from Oslo\n"
                                "10:00:02 From Ann Lee to Everyone : hello from Rome\n", filename="a.txt", imported_by="UORG")
     chat.record_naming(breakout, name="Zed Quill", level=Level.FULL_NAME, recorded_by="UORG")
@@ -61,7 +62,7 @@ def test_a_reimport_forgets_chat_only_people_no_chat_holds(call):
 
 def test_a_chat_only_person_still_in_another_breakouts_chat_stays(call):
     first = call.status().breakout_id
-    chat = call.app.chat
+    chat = call.app.call_chat
     chat.import_into(first, "10:00:01 From Zed Quill to Everyone : hello from Oslo\n", filename="a.txt",
                      imported_by="UORG")
     call.facilitator_types("stop")
@@ -78,9 +79,9 @@ def test_a_chat_only_person_still_in_another_breakouts_chat_stays(call):
 
 def test_the_organiser_is_kept_by_platform_id_not_by_name(call):
     breakout = call.status().breakout_id
-    chat = call.app.chat
-    chat.import_chat(call.organiser, data="10:00:01 From Zed Quill to Everyone : hello from Oslo\n",
-                     filename="a.txt", breakout_id=breakout)
+    chat = call.app.call_chat
+    chat.import_chat(call.organiser, breakout_id=breakout,
+                     find_file=lambda: CallChatFile.holding("a.txt", "10:00:01 From Zed Quill to Everyone : hello from Oslo\n"))
     chat.name_author(call.organiser, name="Zed Quill", level=Level.INITIALS, breakout_id=breakout)
     with call.app.db.transaction() as s:
         imported = s.scalars(select(ChatImport)).one()

@@ -43,7 +43,7 @@ def call(database_url, tmp_path):
 
 def test_forgetting_someone_who_was_only_in_the_chat(call):
     breakout = call.status().breakout_id
-    chat = call.app.chat
+    chat = call.app.call_chat
     chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
     chat.record_naming(breakout, name="Mira Okafor", level=Level.INITIALS, recorded_by="test")
     assert [c.label for c in call.app.summaries.build(breakout).chat] == ["MO"]
@@ -69,14 +69,14 @@ def test_two_members_of_one_name_are_never_guessed(call, tmp_path):
     with call.app.db.transaction() as s:
         people = [p for _, p in repo.members(s, breakout_id=breakout)]
         people[1].preferred_name = "Matthew Okafor"
-    call.app.chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
-    authors = {a.name: a for a in call.app.chat.authors(breakout)}
+    call.app.call_chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
+    authors = {a.name: a for a in call.app.call_chat.authors(breakout)}
     assert not authors["Matthew Okafor"].member
 
 
 def test_brackets_go_before_initials_are_made(call):
     breakout = call.status().breakout_id
-    chat = call.app.chat
+    chat = call.app.call_chat
     text = ("18:00:05 From Ana Ruiz [Kind Trust] (she/her) to Everyone:\n\t"
             + " ".join(["Kindness is a practice we can teach, and we should measure it honestly"] * 2) + "\n")
     chat.import_into(breakout, text, filename="chat.txt", imported_by="test")
@@ -89,7 +89,7 @@ def test_brackets_go_before_initials_are_made(call):
 
 def test_forgetting_someone_removes_their_words_quoted_in_others_replies(call):
     breakout = call.status().breakout_id
-    chat = call.app.chat
+    chat = call.app.call_chat
     text = CHAT + ("18:02:00 From Matthew Okafor to Everyone:\n\tReplying to \"Hello everyone, joining from...\"\n\n"
                    "\tWelcome Mira!\n")
     chat.import_into(breakout, text, filename="chat.txt", imported_by="test")

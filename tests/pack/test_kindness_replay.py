@@ -22,6 +22,7 @@ from bot.render.markdown import render_markdown
 from bot.services.commands import SummaryCommand
 from bot.services.errors import BadArguments, NotAllowed, NotFound
 from bot.services.events import Meaning
+from bot.services.pack import CallChatFile
 from bot.services.port import PersonInfo
 from tests.conftest import PROMPTS, SHARED
 from tests.core.harness import Call, prompts_copy
@@ -137,8 +138,8 @@ def session(database_url, tmp_path):
 
 
 def import_and_name(call: Call, breakout: int):
-    chat = call.app.chat
-    result = chat.import_chat(call.organiser, data=CHAT.read_bytes(), filename="meeting_saved_chat.txt",
+    chat = call.app.call_chat
+    result = chat.import_chat(call.organiser, find_file=lambda: CallChatFile.holding("meeting_saved_chat.txt", CHAT.read_bytes()),
                               channel_id="main", attendance=ATTENDANCE)
     chat.name_author(call.organiser, name="Priya Hallam", level=Level.INITIALS, breakout_id=breakout)
     chat.name_author(call.organiser, name="Sunita", level=Level.INITIALS, breakout_id=breakout)
@@ -197,11 +198,11 @@ def test_consent_changes_reach_the_chat_at_the_next_build(session):
     import_and_name(call, breakout)
     # Dana chose initials herself; an organiser can't overrule her.
     with pytest.raises(NotAllowed, match="only they"):
-        call.app.chat.name_author(call.organiser, name="Dana Goldberg", level=Level.FULL_NAME, breakout_id=breakout)
+        call.app.call_chat.name_author(call.organiser, name="Dana Goldberg", level=Level.FULL_NAME, breakout_id=breakout)
     call.types(call.actor("Dana"), "consent not-quoted")
     labels = [c.label for c in call.app.summaries.build(breakout).chat]
     assert labels == ["S", "PH"]
-    call.app.chat.name_author(call.organiser, name="Sunita", level=Level.ANONYMOUS, breakout_id=breakout)
+    call.app.call_chat.name_author(call.organiser, name="Sunita", level=Level.ANONYMOUS, breakout_id=breakout)
     chat = call.app.summaries.build(breakout).chat
     assert [c.label for c in chat][1] == "PH" and chat[0].label.startswith("Participant ")
 
@@ -219,7 +220,7 @@ def test_highlights_only_and_taking_a_quote_out(session):
     with pytest.raises(NotAllowed):
         curation.highlight(call.actor("Paul"), channel_id=felize_channel, message_id=felize_message)
     assert "highlight" in curation.highlight(call.facilitator, channel_id=felize_channel, message_id=felize_message)
-    call.app.chat.mark(breakout, line=31, highlight=True)  # PH's reflection
+    call.app.call_chat.mark(breakout, line=31, highlight=True)  # PH's reflection
     highlights = call.app.summaries.build(breakout, highlights_only=True)
     assert [(q.label, q.highlight) for s in highlights.questions for q in s.quotes] == [("Felize", True)]
     assert [c.label for c in highlights.chat] == ["PH"]
@@ -258,25 +259,25 @@ def test_summary_files_in_every_format(session):
 
 def test_bad_chat_files_leave_nothing_behind(session):
     call, breakout = session
-    chat = call.app.chat
+    chat = call.app.call_chat
     good = CHAT.read_bytes()
     for bad, words in ((b"", "empty"), (b"\x00\x01binary", "binary"), (b"Minutes of the meeting\n", "line 1"),
                        (b"18:00:00 From A to B(Direct Message):\n\tsecret\n", "no messages to everyone")):
         with pytest.raises(BadArguments, match=words):
-            chat.import_chat(call.organiser, data=bad, filename="chat.txt", breakout_id=breakout)
+            chat.import_chat(call.organiser, find_file=lambda: CallChatFile.holding("chat.txt", bad), breakout_id=breakout)
         assert chat.messages(breakout) == []
     with pytest.raises(NotAllowed):
-        chat.import_chat(call.actor("Paul"), data=good, filename="chat.txt", breakout_id=breakout)
-    chat.import_chat(call.organiser, data=good, filename="chat.txt", breakout_id=breakout)
+        chat.import_chat(call.actor("Paul"), find_file=lambda: CallChatFile.holding("chat.txt", good), breakout_id=breakout)
+    chat.import_chat(call.organiser, find_file=lambda: CallChatFile.holding("chat.txt", good), breakout_id=breakout)
     chat.mark(breakout, line=31, highlight=True)
     # A second import replaces the first whole, keeping the organiser's marks on the same messages.
-    again = chat.import_chat(call.organiser, data=good, filename="chat.txt", breakout_id=breakout)
+    again = chat.import_chat(call.organiser, find_file=lambda: CallChatFile.holding("chat.txt", good), breakout_id=breakout)
     assert again.replaced
     entries = chat.messages(breakout)
     assert len(entries) == 18 and [e.line for e in entries if e.highlighted] == [31]
     # A bad file after a good one changes nothing.
     with pytest.raises(BadArguments):
-        chat.import_chat(call.organiser, data=good + b"\x00", filename="chat.txt", breakout_id=breakout)
+        chat.import_chat(call.organiser, find_file=lambda: CallChatFile.holding("chat.txt", good + b"\x00"), breakout_id=breakout)
     assert len(chat.messages(breakout)) == 18
 
 

@@ -45,7 +45,7 @@ def summary(database_url, tmp_path):
             "Felize",
             "Paul's talk: https://example.org/talks/paul-brennan and <https://paulbrennan.example.com/cv|his CV>",
         )
-        call.app.chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
+        call.app.call_chat.import_into(breakout, CHAT, filename="chat.txt", imported_by="test")
         yield call.app.summaries.build(breakout)
     finally:
         call.close()

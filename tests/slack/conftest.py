@@ -38,10 +38,21 @@ def slack_fixtures() -> Path:
     return FIXTURES
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slack_time_scale(scale): run the test's sandbox Slack clock (and its rate tiers) faster"
+    )
+
+
 @pytest.fixture
-def sb() -> Iterator[SlackSandbox]:
-    """A sandbox with short timeouts so redelivery tests take a fraction of a second."""
-    with SlackSandbox(ack_timeout=0.5, connect_wait=5.0) as sandbox:
+def sb(request: pytest.FixtureRequest) -> Iterator[SlackSandbox]:
+    """A sandbox with short timeouts so redelivery tests take a fraction of a second.
+
+    Slack's rate tiers are on, at Slack's own speed unless the test is marked `slack_time_scale(s)`.
+    """
+    marker = request.node.get_closest_marker("slack_time_scale")
+    time_scale = float(marker.args[0]) if marker else 1.0
+    with SlackSandbox(ack_timeout=0.5, connect_wait=5.0, time_scale=time_scale) as sandbox:
         yield sandbox
 
 
@@ -176,10 +187,13 @@ class SlackCall:
     def start_bot(self):
         import random
 
-        from bot.adapters.slack.client import make_web_client
+        from bot.adapters.slack.client import RetryAfterHandler, make_web_client
         from bot.adapters.slack.runner import SlackBot
 
         client = make_web_client(self.settings, backoff_factor=0.01)
+        for handler in client.retry_handlers:
+            if isinstance(handler, RetryAfterHandler):
+                handler.sleep = self.sb.sleep  # Retry-After is in Slack seconds; the sandbox's run faster
         self.bot = SlackBot(self.settings, client=client, http_host="127.0.0.1", http_port=0, ping_interval=0.2,
                             rng=random.Random(4), clock_name=self.clock_name)
         connections = self.sb.socket_mode.connection_count

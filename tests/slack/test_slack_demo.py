@@ -15,7 +15,7 @@ PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 @pytest.mark.parametrize("mode", ["socket", "http"])
 def test_demo_prints_the_summary_the_bot_uploaded(tmp_path: Path, mode: str) -> None:
     settings = Settings.from_mapping({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-                                      "BREAKOUT_PROMPTS_DIR": str(PROMPTS), "BREAKOUT_TIME_SCALE": "0.002"})
+                                      "BREAKOUT_PROMPTS_DIR": str(PROMPTS), "BREAKOUT_TIME_SCALE": "0.005"})  # a question lasts 3 s
     lines: list[str] = []
     out = tmp_path / "summary.md"
     text = run_slack_demo(settings, out=out, mode=mode, echo=lines.append)

@@ -170,7 +170,7 @@ def test_a_bad_or_oversized_chat_file_is_refused_and_nothing_is_stored(call_fact
     assert len(sb.downloads) == 1
 
     # Too big: refused from the size files.list gives, before a byte is fetched.
-    core.chat.max_bytes = 1024
+    core.call_chat.max_bytes = 1024
     huge = ZOOM_CHAT + b"18:09:00 From Wren Calloway to Everyone:\n\t" + b"x" * 2000 + b"\n"
     big = call.olu.share_file(call.home, "big.txt", huge)
     too_big = call.answer(call.olu.run_command(call.home, "/summary", "import"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.slack.port import SlackChat
+from bot.adapters.slack.port import SlackPort
 from bot.sandbox.slack import SlackSandbox
 from bot.services.port import ChatError, GroupChannelRequest, MessageKind, Outgoing
 
@@ -17,7 +17,7 @@ def request(name: str, members: tuple[str, ...]) -> GroupChannelRequest:
 def test_tell_falls_back_to_a_direct_message(sb: SlackSandbox, client) -> None:
     ada, bob = sb.add_user("Ada Lovelace"), sb.add_user("Bob Marley")
     channel = sb.add_channel("general", [ada])
-    chat = SlackChat(client)
+    chat = SlackPort(client)
     chat.tell(user_id=ada.id, channel_id=channel.id, text="only you <b>")
     chat.tell(user_id=bob.id, channel_id=channel.id, text="Bob is not in #general")
     assert [e["text"] for e in ada.ephemerals()] == ["only you &lt;b&gt;"]
@@ -25,7 +25,7 @@ def test_tell_falls_back_to_a_direct_message(sb: SlackSandbox, client) -> None:
 
 
 def test_refusals_become_sentences_for_the_facilitator(sb: SlackSandbox, client) -> None:
-    chat = SlackChat(client)
+    chat = SlackPort(client)
     with pytest.raises(ChatError, match="Slack says the channel does not exist"):
         chat.post(channel_id="C404", message=Outgoing(MessageKind.BROADCAST, "hi"))
     with pytest.raises(ChatError, match=r"#Bad Name: .*invalid_name_specials"):
@@ -39,7 +39,7 @@ def test_refusals_become_sentences_for_the_facilitator(sb: SlackSandbox, client)
 
 def test_a_very_long_message_is_split_not_refused(sb: SlackSandbox, client) -> None:
     channel = sb.add_channel("general", [])
-    chat = SlackChat(client)
+    chat = SlackPort(client)
     delivery = chat.post(channel_id=channel.id, message=Outgoing(MessageKind.QUESTION, "word " * 9000, title="Q"))
     posted = sb.bot_messages(channel)
     assert len(posted) >= 3 and delivery.message_id == posted[0]["ts"]

@@ -22,7 +22,7 @@ from bot.services.app import BreakoutApp
 from . import commands, events
 from .errors import BreakoutTree
 from .people import Roles
-from .port import DiscordChat
+from .port import DiscordPort
 from .text import NO_MENTIONS
 from .views import ConsentButton
 
@@ -69,7 +69,7 @@ class BreakoutBot(ext_commands.Bot):
         self,
         *,
         app: BreakoutApp | None,
-        port: DiscordChat,
+        port: DiscordPort,
         roles: Roles | None = None,
         start_core: bool = True,
         workers: int = 8,

@@ -10,6 +10,7 @@ never on start-up: Discord limits how many commands an application may create pe
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Callable
@@ -19,12 +20,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.consent import Level
-from bot.services.access import require_organiser
+from bot.domain.consent import MAX_CHOSEN_NAME, Level
 from bot.services.commands import BreakoutCommand, SummaryCommand
-from bot.services.errors import BreakoutError
+from bot.services.errors import BadArguments
+from bot.services.pack import CallChatFile
 
-from .errors import OOPS, answer_error
+from .errors import answer_error
 from .events import where_captured
 from .people import participant_pool, workspace_of
 from .port import clip
@@ -47,6 +48,13 @@ HELP = """**/breakout** runs breakout discussions in this call.
 `/summary [breakout_number:N] [by:question|group] [format:md|html|docx|pdf] [highlights:True]`: the write-up, privately, as a file
 `/summary import_chat:<the call's Zoom chat file>`: add the call's own chat to the write-up (organisers)
 React ⭐ to a quote (facilitators, organisers) to make it a highlight; react 🚫 to your own message, or use Apps → *Leave out of write-up*, to take it out; take the reaction back (or *Put back in write-up*) to undo"""
+
+#: How long Discord may take to hand over an uploaded chat file.
+FETCH_TIMEOUT = 30.0
+# Discord allows 2,000 characters a message: the summary preview stops short of that, and a broadcast
+# leaves room for the bot's own header around it.
+PREVIEW_LIMIT = 1900
+BROADCAST_LIMIT = 1500
 
 LEVEL_CHOICES = [
     app_commands.Choice(name="Use my full name", value=Level.FULL_NAME.value),
@@ -92,49 +100,37 @@ async def plan_autocomplete(interaction: discord.Interaction, current: str) -> l
     return choices[:25]
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
-
-
-async def _import_chat(interaction: discord.Interaction, file: discord.Attachment, breakout_number: int | None) -> None:
-    """``/summary import_chat:<file>``: organisers only; the size is checked before the file is fetched;
-    the core reads all of it before storing any of it, so a bad file leaves nothing behind."""
+def _import_chat(
+    interaction: discord.Interaction, file: discord.Attachment, breakout_number: int | None
+) -> Callable[[], str]:
+    """``/summary import_chat:<file>``: the core's one import flow; Discord's part is fetching the attachment,
+    which the flow asks for only after the permission and size checks (the size is Discord's)."""
     bot = _bot(interaction)
     assert interaction.guild is not None
     actor = bot.roles.actor(interaction.user, interaction.guild.id)
     channel_id = str(interaction.channel_id)
-    limit = bot.app.chat.max_bytes
+    loop = asyncio.get_running_loop()
 
-    async def work() -> str:
-        require_organiser(actor, "import the call's chat")
-        if file.size > limit:
-            return (
-                f"{file.filename}: the file is {_size(file.size)}, larger than the {_size(limit)} limit for a "
-                "chat export. Nothing was imported."
-            )
+    def fetch() -> bytes:  # in a worker thread: the attachment is read on the bot's loop
+        reading = asyncio.run_coroutine_threadsafe(file.read(), loop)
         try:
-            data = await file.read()
-        except discord.HTTPException:
-            return f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
-        imported = await bot.blocking(
-            bot.app.chat.import_chat,
+            return reading.result(FETCH_TIMEOUT)
+        except (discord.HTTPException, TimeoutError):
+            reading.cancel()
+            raise BadArguments(
+                f"Discord could not hand over {file.filename}; please upload it again. Nothing was imported."
+            ) from None
+
+    def work() -> str:
+        imported = bot.app.call_chat.import_chat(
             actor,
-            data=data,
-            filename=file.filename,
+            find_file=lambda: CallChatFile(file.filename, file.size, fetch),
             breakout_id=breakout_number,
             channel_id=channel_id,
         )
-        return imported.describe() + " /summary now includes the chat."
+        return imported.describe(in_chat=True)
 
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        reply = await work()
-    except BreakoutError as exc:
-        reply = str(exc)
-    except Exception:
-        log.exception("/summary import_chat by %s in %s failed", interaction.user.id, interaction.channel_id)
-        reply = OOPS
-    await interaction.followup.send(clip(for_discord(reply)), ephemeral=True, allowed_mentions=NO_MENTIONS)
+    return work
 
 
 def _curate(interaction: discord.Interaction, message: discord.Message, what: str) -> Callable[[], str]:
@@ -212,7 +208,9 @@ class BreakoutCommands(
         await answer(interaction, _run(interaction, BreakoutCommand("extend", minutes=minutes)))
 
     @app_commands.command(name="broadcast", description="Post a message to every group")
-    async def broadcast(self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 1500]) -> None:
+    async def broadcast(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, BROADCAST_LIMIT]
+    ) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("broadcast", text=text)))
 
     @app_commands.command(name="pause", description="Stop the clock")
@@ -233,7 +231,9 @@ class BreakoutCommands(
         await answer(interaction, _run(interaction, BreakoutCommand("consent", level=Level(level.value))))
 
     @app_commands.command(name="name", description="The name to use for you in the write-up")
-    async def name(self, interaction: discord.Interaction, your_name: app_commands.Range[str, 1, 100]) -> None:
+    async def name(
+        self, interaction: discord.Interaction, your_name: app_commands.Range[str, 1, MAX_CHOSEN_NAME]
+    ) -> None:
         await answer(interaction, _run(interaction, BreakoutCommand("name", text=your_name)))
 
     @app_commands.command(name="forget-me", description="Delete everything stored about you")
@@ -309,7 +309,7 @@ class SummaryCommands(Answering):
         bot = self.bot
         assert interaction.guild is not None
         if import_chat is not None:
-            await _import_chat(interaction, import_chat, breakout_number)
+            await answer(interaction, _import_chat(interaction, import_chat, breakout_number))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         actor = bot.roles.actor(interaction.user, interaction.guild.id)
@@ -317,8 +317,10 @@ class SummaryCommands(Answering):
         delivery = await bot.blocking(bot.app.summary_for, actor, command, channel_id=str(interaction.channel_id))
         # Discord renders Markdown, so the preview is the write-up itself; the file is the whole of it.
         preview = discord.utils.escape_mentions(delivery.markdown)
-        if len(preview) > 1900:
-            preview = preview[:1850].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
+        if len(preview) > PREVIEW_LIMIT:
+            preview = (
+                preview[: PREVIEW_LIMIT - 50].rsplit("\n", 1)[0] + "\n\n… (the whole write-up is in the attached file)"
+            )
         # discord.py uploads every file as application/octet-stream; Discord types it by its extension.
         file = discord.File(io.BytesIO(delivery.content), filename=delivery.filename)
         await interaction.followup.send(preview, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -74,6 +74,7 @@ def said(bot: BreakoutBot, message: discord.Message) -> IncomingMessage | None:
         text=_neutral(bot, message.content),
         at=message.created_at,
         thread_id=thread_id,
+        edited_at=message.edited_at,  # read back after an edit: the quote keeps the edit's time
     )
 
 
@@ -104,7 +105,7 @@ async def on_raw_message_edit(bot: BreakoutBot, event: discord.RawMessageUpdateE
         channel_id=str(channel_id),
         message_id=str(event.message_id),
         text=_neutral(bot, data["content"]),
-        at=dt.datetime.fromisoformat(edited) if edited else None,
+        edited_at=dt.datetime.fromisoformat(edited) if edited else None,  # an older edit retried loses
     )
     await _receive(bot, channel_id, incoming, "applying the edit of message")
 
@@ -239,7 +240,7 @@ async def _read_back_one(bot: BreakoutBot, message: discord.Message) -> None:
         channel_id=str(channel_id),
         message_id=str(message.id),
         text=_neutral(bot, message.content),
-        at=message.edited_at,
+        edited_at=message.edited_at,
     )
     await _receive(bot, channel_id, edit, "applying on reading back the edit of message")
 

@@ -65,7 +65,7 @@ def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
     return ChatError(f"Discord could not {doing} ({exc.status}: {exc.text or 'no details'}); try again in a moment.")
 
 
-class DiscordChat:
+class DiscordPort:
     platform = "discord"
 
     def __init__(self, roles: Roles | None = None, *, timeout: float = 120.0) -> None:
@@ -95,7 +95,7 @@ class DiscordChat:
         elif client.is_closed():
             problem = ChatError("The Discord bot is shutting down; this will be retried when it is back.")
         elif running is client.loop:
-            problem = RuntimeError("DiscordChat was called on the bot's event loop; call the core via bot.blocking()")
+            problem = RuntimeError("DiscordPort was called on the bot's event loop; call the core via bot.blocking()")
         if problem is not None:
             coro.close()
             raise problem

@@ -16,9 +16,12 @@ from bot.services.app import BreakoutApp
 from .client import BreakoutBot
 from .endpoints import point_discord_py_at_api
 from .people import Roles
-from .port import DiscordChat
+from .port import DiscordPort
 
 log = logging.getLogger(__name__)
+
+# The fleet-wide role of holding Discord's gateway session (one process at a time).
+GATEWAY_ROLE = "discord-gateway"
 
 
 def roles_from(settings: Settings) -> Roles:
@@ -31,14 +34,14 @@ class DiscordRuntime:
 
     settings: Settings
     app: BreakoutApp
-    port: DiscordChat
+    port: DiscordPort
     bot: BreakoutBot
 
 
 def build(
     settings: Settings, *, app: BreakoutApp | None = None, clock_name: str | None = None, **bot_options: Any
 ) -> DiscordRuntime:
-    port = DiscordChat(roles_from(settings))
+    port = DiscordPort(roles_from(settings))
     app = app or BreakoutApp(settings, port, clock_name=clock_name)
     bot = BreakoutBot(app=app, port=port, **bot_options)
     return DiscordRuntime(settings, app, port, bot)
@@ -53,14 +56,45 @@ def _token(settings: Settings) -> str:
     return settings.discord_token
 
 
+class GatewayLost(Exception):
+    """Another process holds the gateway now: this one stops, and its supervisor starts it as a standby."""
+
+
 async def serve(runtime: DiscordRuntime) -> None:
-    """Connect and run until closed; the core starts once the bot is ready, and stops after it."""
+    """Connect and run until closed; the core starts once the bot is ready, and stops after it.
+
+    Discord gives a server's events to one gateway session, so in a fleet one process holds the
+    gateway and the others wait as standbys until its database session ends (``kill -9`` included).
+    """
     await point_discord_py_at_api(runtime.settings.discord_api_url)
+    loop = asyncio.get_running_loop()
+    holding = asyncio.Event()
+    lost = False
+
+    def on_loss() -> None:
+        nonlocal lost
+        lost = True
+        log.error("lost the Discord gateway lease (database session ended); closing the gateway")
+        asyncio.run_coroutine_threadsafe(runtime.bot.close(), loop)
+
+    def on_gain() -> None:
+        loop.call_soon_threadsafe(holding.set)
+
+    release = runtime.app.hold(GATEWAY_ROLE, on_gain=on_gain, on_loss=on_loss)
     try:
+        if not holding.is_set():
+            await asyncio.sleep(0)  # let an immediate gain land
+        if not holding.is_set():
+            log.info("another process holds the Discord gateway; waiting as a standby")
+        await holding.wait()
+        log.info("this process now holds the Discord gateway")
         async with runtime.bot:
             await runtime.bot.start(_token(runtime.settings))
     finally:
-        await asyncio.get_running_loop().run_in_executor(None, runtime.app.shutdown)
+        await loop.run_in_executor(None, release)
+        await loop.run_in_executor(None, runtime.app.shutdown)
+    if lost:
+        raise GatewayLost
 
 
 def run_discord(settings: Settings) -> int:
@@ -83,6 +117,9 @@ def run_discord(settings: Settings) -> int:
     except discord.LoginFailure:
         print("Discord did not accept DISCORD_TOKEN; copy the bot token again from the Developer Portal.")
         return 2
+    except GatewayLost:
+        print("Another process took over the Discord gateway; exiting so a supervisor restarts this one as a standby.")
+        return 3
     except KeyboardInterrupt:
         pass
     return 0
@@ -94,7 +131,7 @@ async def sync_commands_async(
     """Register the slash commands: globally, or on one server at once (``guild_id``, or the
     ``DISCORD_GUILD_ID`` setting). A deliberate step: Discord limits command creation per day."""
     await point_discord_py_at_api(settings.discord_api_url)
-    bot = BreakoutBot(app=None, port=DiscordChat(roles_from(settings)), start_core=False)
+    bot = BreakoutBot(app=None, port=DiscordPort(roles_from(settings)), start_core=False)
     target = guild_id or settings.discord_guild_id
     async with bot:
         await bot.login(_token(settings))  # REST only; setup_hook adds the commands to the tree

@@ -1,10 +1,10 @@
-"""Fetching a file a person shared with the bot: ``/summary import`` and the call's Zoom chat export.
+"""Slack's part of ``/summary import``: finding the call's Zoom chat export a person shared, and fetching it.
 
 Slash commands carry no files, so the organiser shares the export (in the channel, or in their direct
 messages with the bot) and then types the command; the bot takes that person's newest file there
-(``files.list`` with ``user`` and ``channel``, scope files:read). Its size is checked from the listing
-before a byte is fetched; the download sends the bot token, and only to Slack's own hosts (or the
-host the Web API is configured at, e.g. the sandbox).
+(``files.list`` with ``user`` and ``channel``, scope files:read). The core's ``CallChat.import_chat`` does
+the rest: it checks the size from the listing before it asks for a byte. The download sends the bot
+token, and only to Slack's own hosts (or the host the Web API is configured at, e.g. the sandbox).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.services.errors import BadArguments
+from bot.services.pack import CallChatFile
 
 SHARE_HOW = (
     "Share the Zoom chat file (the .txt Zoom saves) here or in your direct messages with me, "
@@ -46,10 +48,6 @@ class SharedFile:
         )
 
 
-def size_text(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
-
-
 def newest_file(client: WebClient, *, user_id: str, channel_id: str) -> SharedFile | None:
     """The newest file this person shared in this conversation that the bot can see, or None."""
     page = client.files_list(user=user_id, channel=channel_id, count=LOOKBACK)
@@ -63,6 +61,19 @@ def newest_file(client: WebClient, *, user_id: str, channel_id: str) -> SharedFi
     return SharedFile.from_api(max(files, key=lambda f: (float(f.get("created") or f.get("timestamp") or 0), f["id"])))
 
 
+def shared_chat_file(client: WebClient, *, user_id: str, channel_id: str, max_bytes: int) -> CallChatFile:
+    """The chat export this person just shared here, not fetched yet; BadArguments saying how to share one."""
+    try:
+        shared = newest_file(client, user_id=user_id, channel_id=channel_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("channel_not_found", "not_in_channel"):
+            raise BadArguments(f"I can't see the files in this channel. {SHARE_HOW}") from None
+        raise
+    if shared is None:
+        raise BadArguments(f"I can't find a file you shared here. {SHARE_HOW}")
+    return CallChatFile(shared.name, shared.size, lambda: download(client, shared, max_bytes=max_bytes))
+
+
 def _trusted(url: str, api_url: str) -> bool:
     """Send the token only to Slack (files.slack.com) or to where the Web API itself lives."""
     host = (urlparse(url).hostname or "").lower()
@@ -71,7 +82,9 @@ def _trusted(url: str, api_url: str) -> bool:
 
 
 def download(client: WebClient, f: SharedFile, *, max_bytes: int, timeout: float = 30.0) -> bytes:
-    """The file's bytes, fetched with the bot token; BadArguments with a sentence when Slack won't hand it over."""
+    """The file's bytes, fetched with the bot token; BadArguments with a sentence when Slack won't hand it over.
+
+    Reads at most one byte past ``max_bytes``: enough for the core to tell the file is too big."""
     if not f.url or not _trusted(f.url, client.base_url):
         raise BadArguments(f"{f.name}: Slack gave no download link I can use. Nothing was imported.")
     request = urllib.request.Request(f.url, headers={"Authorization": f"Bearer {client.token}"})
@@ -88,10 +101,5 @@ def download(client: WebClient, f: SharedFile, *, max_bytes: int, timeout: float
         raise BadArguments(
             f"{f.name}: Slack did not let the bot read the file (is the files:read permission "
             "granted? reinstall from deploy/slack-manifest.yaml). Nothing was imported."
-        )
-    if len(data) > max_bytes:
-        raise BadArguments(
-            f"{f.name}: the file is larger than the {size_text(max_bytes)} limit for a chat export. "
-            "Nothing was imported."
         )
     return data

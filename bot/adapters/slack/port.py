@@ -1,4 +1,4 @@
-"""``SlackChat``: the core's chat port on the Slack Web API.
+"""``SlackPort``: the core's chat port on the Slack Web API.
 
 Group channels ``breakout-<plan>-<n>`` are reused when they exist (unarchived if archived, joined
 if the bot is not in them) and made otherwise; missing members are invited in one call. Slack's
@@ -66,7 +66,7 @@ def reason(exc: Exception) -> str:
     return f"could not reach Slack ({type(exc).__name__}: {exc})"
 
 
-class SlackChat:
+class SlackPort:
     platform = "slack"
 
     def __init__(

@@ -23,10 +23,10 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.services.app import BreakoutApp
 
-from . import errors, listeners
+from . import catch_up, errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
-from .port import SlackChat
+from .port import SlackPort
 from .services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,10 @@ class SlackBot:
         self.roles = Roles(
             self.client, self.directory, facilitators=settings.slack_facilitators, organisers=settings.slack_organisers
         )
-        self.chat = SlackChat(self.client, self.directory)
+        self.port = SlackPort(self.client, self.directory)
         extra: dict[str, Any] = {"now": now} if now is not None else {}
-        self.core = BreakoutApp(settings, self.chat, rng=rng, clock_name=clock_name, **extra)
-        self.services = SlackServices(self.core, self.chat, self.directory, self.roles)
+        self.core = BreakoutApp(settings, self.port, rng=rng, clock_name=clock_name, **extra)
+        self.services = SlackServices(self.core, self.port, self.directory, self.roles)
         self.app = App(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
@@ -122,6 +122,7 @@ class SlackBot:
             self._handler = SocketModeHandler(
                 self.app, self.settings.slack_app_token, web_client=self.client, ping_interval=self.ping_interval
             )
+            self.catch_up = catch_up.follow(self.services, self._handler.client)  # on every (re)connection
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
@@ -136,6 +137,7 @@ class SlackBot:
             threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="slack-http", daemon=True
             ).start()
+            self.catch_up = catch_up.follow(self.services)  # what was said while the server was down
             log.info("listening for Slack on %s", self.url)
         return self
 

@@ -19,7 +19,7 @@ from bot.services.app import BreakoutApp
 from bot.services.context import Actor
 
 from .people import Directory, Roles
-from .port import SlackChat
+from .port import SlackPort
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def time_of(ts: str) -> dt.datetime:
 @dataclass
 class SlackServices:
     core: BreakoutApp
-    chat: SlackChat
+    port: SlackPort
     directory: Directory
     roles: Roles
     #: For work that must not hold up an acknowledgement (a consent prompt after a quote is stored).

@@ -4,10 +4,12 @@ from .delivery import Attempt, Delivery
 from .faults import Fault, Faults
 from .http_mode import sign
 from .sandbox import CommandResult, ResponsePost, SimUser, SlackSandbox
+from .tiers import TIERS, Limit, RateTiers
 from .web_api import ApiCall
 from .workspace import Channel, SlackError, UploadedFile, User, Usergroup, Workspace
 
 __all__ = [
+    "TIERS",
     "ApiCall",
     "Attempt",
     "Channel",
@@ -15,6 +17,8 @@ __all__ = [
     "Delivery",
     "Fault",
     "Faults",
+    "Limit",
+    "RateTiers",
     "ResponsePost",
     "SimUser",
     "SlackError",

@@ -32,6 +32,7 @@ from .delivery import EVENTS_API, INTERACTIVE, SLASH_COMMANDS, Delivery
 from .faults import Faults
 from .http_mode import HttpGateway, encode
 from .socket_mode import SocketModeGateway
+from .tiers import RateTiers, scaled_sleep
 from .workspace import Channel, SlackError, UploadedFile, User, Usergroup, Workspace
 
 VERIFICATION_TOKEN = "sandbox-verification-token"
@@ -190,7 +191,11 @@ class SlackSandbox(BackgroundServer):
         subscriptions: Iterable[str] | None = None,
         team_id: str = "T0SANDBOX",
         clock: Callable[[], float] = time.monotonic,
+        time_scale: float = 1.0,
+        rate_tiers: bool = True,
     ) -> None:
+        """`time_scale` is how fast Slack's clock runs here (0.01: a minute lasts 0.6 s); Slack's rate
+        tiers refill on it. `rate_tiers=False` lifts them, for tests about something else entirely."""
         self.workspace = Workspace(team_id=team_id)
         self.team_id = team_id
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
@@ -207,6 +212,13 @@ class SlackSandbox(BackgroundServer):
         self.subscriptions: set[str] | None = set(subscriptions) if subscriptions is not None else None
         self.clock = clock
         self.faults = Faults()
+        self.time_scale = time_scale
+        #: Slack's per-method rate tiers for this workspace (see tiers.py); `.enabled` turns them off.
+        self.tiers = RateTiers(time_scale=time_scale, clock=clock, enabled=rate_tiers)
+        #: Waits seconds of this workspace's Slack time: what a client on its clock sleeps for a
+        #: `Retry-After` (the bot's `RetryAfterHandler(sleep=sb.sleep)`). A plain function, so
+        #: slack-bolt can deep-copy a client that holds it.
+        self.sleep: Callable[[float], None] = scaled_sleep(time_scale)
         self.socket_mode = SocketModeGateway(self)
         self.http = HttpGateway(self)
         self.deliveries: list[Delivery] = []
@@ -612,6 +624,10 @@ class SlackSandbox(BackgroundServer):
     def calls(self, method: str | None = None) -> list[web_api.ApiCall]:
         with self._calls_lock:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def throttled(self, method: str | None = None) -> list[web_api.ApiCall]:
+        """The calls Slack's rate tiers refused with 429 (injected faults not included)."""
+        return [c for c in self.calls(method) if c.fault == "tier"]
 
     def max_in_flight(self, method: str) -> int:
         """The most calls of `method` the sandbox was answering at the same moment."""

@@ -2,8 +2,8 @@
 
 Arguments arrive the ways slack-sdk sends them (query string, form, multipart or JSON); the
 token from `Authorization: Bearer` or a `token` argument. Answers have Slack's shape:
-`{"ok": true, ...}` or `{"ok": false, "error": "<code>"}` with HTTP 200, and 429/5xx only for
-injected faults.
+`{"ok": true, ...}` or `{"ok": false, "error": "<code>"}` with HTTP 200; 429 with `Retry-After`
+beyond a method's rate tier (see tiers.py) or for an injected fault, and 5xx for injected faults.
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ class ApiCall:
     status: int = 200
     ok: bool | None = None
     error: str | None = None
+    #: "rate_limit" / "server_error" for an injected fault, "tier" when Slack's rate tier refused it.
     fault: str | None = None
+    #: The `Retry-After` (whole Slack seconds) a 429 carried.
+    retry_after: int | None = None
 
 
 @dataclass
@@ -134,6 +137,7 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "rate_limit":
             call.status, call.ok, call.error, call.fault = 429, False, "ratelimited", "rate_limit"
+            call.retry_after = fault.retry_after
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(fault.retry_after)}
             )
@@ -159,6 +163,13 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
         caller = sb.workspace.bot
     else:
         return fail("invalid_auth")
+
+    retry_after = sb.tiers.admit(sb.team_id, name, str(args.get("channel") or "") or None)
+    if retry_after is not None:
+        call.status, call.ok, call.error, call.fault, call.retry_after = 429, False, "ratelimited", "tier", retry_after
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+        )
 
     ctx = CallContext(sb=sb, caller=caller, request=request)
     try:
@@ -851,6 +862,11 @@ def changed_event(ts: str, channel: Channel, msg: dict[str, Any], previous: dict
 
 
 def deleted_event(ts: str, channel: Channel, msg: dict[str, Any]) -> dict[str, Any]:
+    """``message_deleted``; for a thread's parent that left a tombstone, Slack sends ``message_changed``
+    with the tombstone as the message instead."""
+    left = next((m for m in channel.messages if m["ts"] == msg["ts"]), None)
+    if left is not None and left.get("subtype") == "tombstone":
+        return changed_event(ts, channel, left, msg)
     return {
         "type": "message",
         "subtype": "message_deleted",

@@ -422,7 +422,12 @@ class Workspace:
             msg = self.message(channel, ts)
             if msg.get("user") != deleter.id and not deleter.is_admin:
                 raise SlackError("cant_delete_message")
-            channel.messages.remove(msg)
+            if msg.get("reply_count"):
+                # A thread's parent with replies leaves a tombstone, as on Slack: the replies stay.
+                index = channel.messages.index(msg)
+                channel.messages[index] = tombstone_of(msg)
+            else:
+                channel.messages.remove(msg)
             channel.deleted.append(msg)
             return msg
 
@@ -510,6 +515,26 @@ class Workspace:
             }
             self.ephemerals.append(entry)
             return entry
+
+
+def tombstone_of(msg: dict[str, Any]) -> dict[str, Any]:
+    """What Slack leaves of a deleted thread parent (``subtype: tombstone``, by USLACKBOT)."""
+    return {
+        "type": "message",
+        "subtype": "tombstone",
+        "text": "This message was deleted.",
+        "user": "USLACKBOT",
+        "hidden": True,
+        "ts": msg["ts"],
+        "thread_ts": msg.get("thread_ts") or msg["ts"],
+        "parent_user_id": "USLACKBOT",
+        "reply_count": msg.get("reply_count", 0),
+        "reply_users_count": len(msg.get("reply_users") or []),
+        "latest_reply": msg.get("latest_reply"),
+        "reply_users": list(msg.get("reply_users") or []),
+        "is_locked": False,
+        "subscribed": False,
+    }
 
 
 def with_block_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

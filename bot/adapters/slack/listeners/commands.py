@@ -18,13 +18,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.services.access import require_organiser
 from bot.services.commands import (
     BREAKOUT_USAGE,
     SUMMARY_USAGE,
     parse_breakout,
     parse_summary,
 )
+from bot.services.context import Actor
 from bot.services.errors import BreakoutError
 from bot.services.port import ChatError
 
@@ -180,7 +180,7 @@ def register(app: App, s: SlackServices) -> None:
             filename = delivery.filename
             messages.extend(bk.summary_messages(delivery.summary))
             try:
-                s.chat.send_file(
+                s.port.send_file(
                     user_id=user_id, filename=filename, content=delivery.content, title=delivery.summary.title
                 )
             except ChatError as exc:  # the summary is still shown; say why the file is missing
@@ -205,29 +205,18 @@ def register(app: App, s: SlackServices) -> None:
     app.command("/summary")(ack=ack_summary, lazy=[run_summary])
 
 
-def _import_chat(s: SlackServices, actor: Any, *, user_id: str, channel_id: str, breakout_id: int | None) -> str:
-    """``/summary import``: the organiser's newest file shared here, size checked before it is fetched;
-    the core reads all of it before storing any of it, so a bad file leaves nothing behind."""
-    require_organiser(actor, "import the call's chat")
-    try:
-        shared = files.newest_file(s.chat.client, user_id=user_id, channel_id=channel_id)
-    except SlackApiError as exc:
-        if exc.response.get("error") in ("channel_not_found", "not_in_channel"):
-            return f"I can't see the files in this channel. {files.SHARE_HOW}"
-        raise
-    if shared is None:
-        return f"I can't find a file you shared here. {files.SHARE_HOW}"
-    limit = s.core.chat.max_bytes
-    if shared.size > limit:
-        return (
-            f"{shared.name}: the file is {files.size_text(shared.size)}, larger than the "
-            f"{files.size_text(limit)} limit for a chat export. Nothing was imported."
-        )
-    data = files.download(s.chat.client, shared, max_bytes=limit)
-    imported = s.core.chat.import_chat(
-        actor, data=data, filename=shared.name, breakout_id=breakout_id, channel_id=channel_id
+def _import_chat(s: SlackServices, actor: Actor, *, user_id: str, channel_id: str, breakout_id: int | None) -> str:
+    """``/summary import``: the core's one import flow; Slack's part is finding the shared file and fetching it."""
+    chat = s.core.call_chat
+    imported = chat.import_chat(
+        actor,
+        find_file=lambda: files.shared_chat_file(
+            s.port.client, user_id=user_id, channel_id=channel_id, max_bytes=chat.max_bytes
+        ),
+        breakout_id=breakout_id,
+        channel_id=channel_id,
     )
-    return imported.describe() + " /summary now includes the chat."
+    return imported.describe(in_chat=True)
 
 
 __all__ = ["SUMMARY_USAGE", "register"]

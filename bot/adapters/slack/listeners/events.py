@@ -53,7 +53,7 @@ def register(app: App, s: SlackServices) -> None:
         user_id = event.get("user")
         if meaning is None or item.get("type") != "message" or not user_id or not item.get("ts"):
             return
-        if user_id == s.chat.bot_user_id:
+        if user_id == s.port.bot_user_id:
             return
         channel_id = str(item.get("channel") or "")
         actor = actor_of(context)
@@ -80,6 +80,6 @@ def register(app: App, s: SlackServices) -> None:
 
 def _tell(s: SlackServices, user_id: str, channel_id: str, text: str) -> None:
     try:
-        s.chat.tell(user_id=user_id, channel_id=channel_id, text=text)
+        s.port.tell(user_id=user_id, channel_id=channel_id, text=text)
     except Exception:
         log.info("could not tell %s what their reaction did", user_id, exc_info=True)

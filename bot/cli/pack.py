@@ -1,4 +1,4 @@
-"""The insights pack's command-line subcommands, registered into ``bot.cli``'s parser.
+"""The insights pack from the command line: the video call's chat, imported and curated.
 
 breakout-bot import-chat BREAKOUT FILE [--attendance N]
 breakout-bot chat-authors BREAKOUT
@@ -17,48 +17,48 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.domain.consent import LEVEL_WORDS, Level
+from bot.services.pack import CallChat, CallChatFile
+
+from .offline import offline_core
+from .usage import UsageError, settings_of
+
+ZOOM_CHAT_FILE = "meeting_saved_chat.txt"  # the name Zoom gives the chat it saves
 
 
 @contextmanager
-def _chat(args: argparse.Namespace) -> Iterator[object]:
-    from bot.cli import _settings
-    from bot.services.chat_import import ChatImports
-    from bot.services.context import Core
-    from bot.services.messages import MessageBook
-    from bot.services.plans import PlanLibrary
-    from bot.store.database import Database
+def _call_chat(args: argparse.Namespace) -> Iterator[CallChat]:
+    """The imported chat's use cases on an offline core, for one command."""
+    with offline_core(settings_of(args)) as core:
+        yield CallChat(core)
 
-    settings = _settings(args)
-    db = Database(settings.database_url)
-    try:
-        core = Core(
-            db=db,
-            port=None,  # type: ignore[arg-type]
-            plans=PlanLibrary(settings.prompts_dir),
-            messages=MessageBook(settings.prompts_dir),
-        )
-        yield ChatImports(core)
-    finally:
-        db.dispose()
+
+def _chat_export(name: str) -> Path:
+    """The export file to import, or a sentence that says what to pass instead."""
+    from bot.services.errors import BadArguments
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        inside = path / ZOOM_CHAT_FILE
+        hint = f": {inside}" if inside.is_file() else f" (Zoom saves it as {ZOOM_CHAT_FILE} in the meeting's folder)"
+        raise UsageError(f"{name} is a folder, not a chat export. Pass the export file itself{hint}.")
+    if not path.is_file():
+        raise BadArguments(f"{path}: no such file. Give the path of Zoom's saved chat ({ZOOM_CHAT_FILE}).")
+    return path
 
 
 def cmd_import_chat(args: argparse.Namespace) -> int:
-    from bot.services.errors import BadArguments
+    path = _chat_export(args.file)
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise BadArguments(f"{path}: no such file. Give the path of Zoom's saved chat (meeting_saved_chat.txt).")
-    size = path.stat().st_size
-    with _chat(args) as chat:
-        if size > chat.max_bytes:  # type: ignore[attr-defined]
-            raise BadArguments(
-                f"{path}: the file is {size / 1048576:.1f} MB, larger than the "
-                f"{chat.max_bytes / 1048576:.1f} MB limit for a chat export. Nothing was imported."  # type: ignore[attr-defined]
-            )
-        result = chat.import_into(  # type: ignore[attr-defined]
+    def fetch() -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"Could not read {path}: {exc.strerror or exc}.") from None
+
+    with _call_chat(args) as chat:
+        result = chat.import_file(
             args.breakout,
-            path.read_bytes(),
-            filename=path.name,
+            CallChatFile(path.name, path.stat().st_size, fetch),
             imported_by="command line",
             attendance=args.attendance,
         )
@@ -67,8 +67,8 @@ def cmd_import_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_chat_authors(args: argparse.Namespace) -> int:
-    with _chat(args) as chat:
-        authors = chat.authors(args.breakout)  # type: ignore[attr-defined]
+    with _call_chat(args) as chat:
+        authors = chat.authors(args.breakout)
     if not authors:
         print(
             f"Breakout {args.breakout} has no imported chat. Import one: breakout-bot import-chat {args.breakout} FILE"
@@ -92,8 +92,8 @@ def cmd_chat_naming(args: argparse.Namespace) -> int:
         level = Level.parse(args.level)
     except ValueError:
         raise BadArguments(f"'{args.level}' is not a naming choice. Use one of: {LEVEL_WORDS}.") from None
-    with _chat(args) as chat:
-        print(chat.record_naming(args.breakout, name=args.name, level=level, recorded_by="command line"))  # type: ignore[attr-defined]
+    with _call_chat(args) as chat:
+        print(chat.record_naming(args.breakout, name=args.name, level=level, recorded_by="command line"))
     return 0
 
 
@@ -107,8 +107,8 @@ def cmd_attendance(args: argparse.Namespace) -> int:
         count = int(value)
     else:
         raise BadArguments(f"'{args.count}' is not a number of people (or 'auto' to count them).")
-    with _chat(args) as chat:
-        print(chat.set_attendance(args.breakout, count))  # type: ignore[attr-defined]
+    with _call_chat(args) as chat:
+        print(chat.set_attendance(args.breakout, count))
     return 0
 
 
@@ -116,9 +116,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.domain.naming import clean_name
     from bot.services.errors import BadArguments
 
-    with _chat(args) as chat:
+    with _call_chat(args) as chat:
         if args.action == "list":
-            for e in chat.messages(args.breakout):  # type: ignore[attr-defined]
+            for e in chat.messages(args.breakout):
                 flags = ("*" if e.highlighted else " ") + ("x" if e.excluded else " ")
                 text = " ".join(e.text.split())
                 sys.stdout.write(
@@ -137,17 +137,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             "exclude": {"exclude": True},
             "restore": {"exclude": False},
         }[args.action]
-        print(chat.mark(args.breakout, line=args.line, **change))  # type: ignore[attr-defined]
+        print(chat.mark(args.breakout, line=args.line, **change))
     return 0
 
 
 def cmd_chat_forget(args: argparse.Namespace) -> int:
-    with _chat(args) as chat:
-        print(chat.forget_author(args.breakout, name=args.name))  # type: ignore[attr-defined]
+    with _call_chat(args) as chat:
+        print(chat.forget_author(args.breakout, name=args.name))
     return 0
 
 
-def add_pack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp = sub.add_parser("import-chat", help="import the video call's chat (a Zoom chat export) into a breakout")
     imp.add_argument("breakout", type=int, help="the breakout's number (see: breakout-bot breakouts)")
     imp.add_argument("file", help="Zoom's saved chat, e.g. meeting_saved_chat.txt")
