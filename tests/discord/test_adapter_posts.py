@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.discord.port import DiscordChat
+from bot.adapters.discord.port import DiscordPort
 from bot.domain.timeline import Step, StepKind
 from bot.sandbox.discord import DiscordSandbox
 from bot.services.fanout import GroupPost
@@ -45,7 +45,7 @@ def test_a_post_discord_took_before_a_crash_is_found_in_history_not_posted_again
     assert call.runtime is not None
     app = call.runtime.app
     port = app.core.port
-    assert isinstance(port, DiscordChat)
+    assert isinstance(port, DiscordPort)
     breakout_id, channel_id = _group_one(call)
     channel = next(c for c in call.group_channels() if str(c.id) == channel_id)
     post = GroupPost(Step(StepKind.BROADCAST, token="d1"), Outgoing(MessageKind.BROADCAST, "Two minutes, everyone"))

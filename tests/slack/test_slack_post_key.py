@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack.port import POST_EVENT_TYPE, SlackChat
+from bot.adapters.slack.port import POST_EVENT_TYPE, SlackPort
 from bot.sandbox.slack import SlackSandbox
 from bot.services.port import MessageKind, Outgoing
 
@@ -31,7 +31,7 @@ def test_metadata_comes_back_only_when_history_asks_for_it(sb: SlackSandbox, cli
 
 def test_find_post_reads_history_back_by_key_across_pages(sb: SlackSandbox, client: WebClient) -> None:
     channel = sb.add_channel("general", [])
-    chat = SlackChat(client)
+    chat = SlackPort(client)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     sb.history_limit = 2  # several pages
     long = chat.post(
