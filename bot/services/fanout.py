@@ -1,11 +1,12 @@
 """Posting to every group of a breakout, each post claimed first under its idempotency key.
 
-The key is (breakout, group, step). The claim is committed, and marked "sending", before the platform is
-called and marked sent after, so a step that is fired again, or recovered after a crash, posts only what
-is still missing; a post whose sending was never confirmed is looked for in its channel first (the key
+The key is (breakout, group, step). The claim is committed as "sending" before the platform is called
+and marked sent after, so a step that is fired again, or recovered after a crash, posts only what is
+still missing; a post whose sending was never confirmed is looked for in its channel first (the key
 travels with the message: Slack metadata, Discord nonce). On PostgreSQL an advisory lock per key keeps
-the processes of a fleet from posting one key at the same time. Groups are served in parallel (``Core.fanout_concurrency``): one slow or failing channel
-neither delays nor stops the others, and the facilitator is told which group failed and why.
+the processes of a fleet from posting one key at the same time. Groups are served in parallel
+(``Core.fanout_concurrency``): one slow or failing channel neither delays nor stops the others, and the
+facilitator is told which group failed and why.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind
@@ -277,13 +279,11 @@ class Fanout:
                         raise
 
     def _lock_engine(self) -> Engine:
-        """Connections that hold post locks: their own pool, so a held lock never starves the transactions."""
+        """Connections that hold post locks, one per attempt and never pooled (as the leadership's): a held
+        lock never waits on, or starves, the transactions' pool, and nothing is left open between posts."""
         with self._locks_guard:
             if self._locks_engine is None:
-                size = max(1, self.core.fanout_concurrency)
-                self._locks_engine = create_engine(
-                    self.core.db.engine.url, pool_size=size, max_overflow=2 * size, pool_pre_ping=True
-                )
+                self._locks_engine = create_engine(self.core.db.engine.url, poolclass=NullPool)
             return self._locks_engine
 
     def _open_channel(self, request: GroupChannelRequest) -> str:
