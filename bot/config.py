@@ -46,6 +46,8 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_mode: str = "auto"  # auto | socket | http
     slack_port: int = 3000
+    http_threads: int = 16  # HTTP mode: threads answering Slack; the database pool is sized to match
+    http_backlog: int = 1024  # HTTP mode: connections the kernel holds while all threads are busy
     slack_facilitators: tuple[str, ...] = ()  # user ids (U123) or user group handles (@facilitators)
     slack_organisers: tuple[str, ...] = ()
 
@@ -98,6 +100,8 @@ class Settings:
             slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
             slack_mode=mode,
             slack_port=int(number("SLACK_PORT", 3000, int)),
+            http_threads=int(number("BREAKOUT_HTTP_THREADS", 16, int)),
+            http_backlog=int(number("BREAKOUT_HTTP_BACKLOG", 1024, int)),
             slack_facilitators=_split(get("SLACK_FACILITATORS")),
             slack_organisers=_split(get("SLACK_ORGANISERS")),
             discord_token=get("DISCORD_TOKEN"),
@@ -112,6 +116,13 @@ class Settings:
         if self.slack_mode != "auto":
             return self.slack_mode
         return "socket" if self.slack_app_token else "http"
+
+    @property
+    def database_pool(self) -> tuple[int, int]:
+        """(pool_size, max_overflow): a connection for each HTTP thread and a few for the clock, the
+        lazy listeners and the workers; overflow for bursts. A fleet of N processes on PostgreSQL
+        may open N x (threads + 12) connections (PostgreSQL allows 100 by default)."""
+        return self.http_threads + 4, 8
 
     @property
     def has_slack_credentials(self) -> bool:

@@ -28,6 +28,7 @@ from bot.services.pack import CallChat
 from bot.services.plans import PlanLibrary
 from bot.services.port import ChatPort, PersonInfo
 from bot.services.recovery import Recovery
+from bot.services.replay import HandledRequests
 from bot.services.summarise import Summaries
 from bot.store.database import Database
 
@@ -58,7 +59,7 @@ class BreakoutApp:
         clock_name: str | None = None,
     ):
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, pool=settings.database_pool)
         self.core = Core(
             db=self.db,
             port=port,
@@ -78,6 +79,7 @@ class BreakoutApp:
         self.summaries = Summaries(self.core)
         self.call_chat = CallChat(self.core)  # the video call's own chat: import, naming of its authors
         self.curation = Curation(self.core)  # highlights, and taking one's own message out
+        self.handled = HandledRequests(self.core)  # requests already handled: a replay does nothing
         self._running = False
 
     @property

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from bot.domain.consent import MAX_CHOSEN_NAME, Level
 from bot.services.commands import readable
 from bot.services.context import Actor, Core
@@ -13,7 +15,7 @@ from bot.services.locator import Purpose, locate_breakout
 from bot.services.port import ChatError
 from bot.store import personal
 from bot.store import repository as repo
-from bot.store.models import ConsentRecord
+from bot.store.models import ConsentRecord, Person
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,7 @@ class Consents:
             breakout = locate_breakout(
                 s, actor, purpose=Purpose.CONSENT, breakout_id=breakout_id, channel_id=channel_id
             )
-            person = repo.upsert_person(
-                s,
-                workspace=actor.workspace,
-                user_id=actor.person.user_id,
-                full_name=actor.person.full_name,
-                first_name=actor.person.first_name,
-                display_name=actor.person.display_name,
-            )
+            person = _person(s, actor)
             wording = (
                 f"{self.core.messages.render('consent_prompt', None)} "
                 f"Chosen: {self.core.messages.consent_label(level)} ({level.value})"
@@ -97,14 +92,7 @@ class Consents:
                 f"Give the name to use, e.g. /breakout name Sam Patel (at most {MAX_CHOSEN_NAME} characters)."
             )
         with self.core.db.transaction() as s:
-            person = repo.upsert_person(
-                s,
-                workspace=actor.workspace,
-                user_id=actor.person.user_id,
-                full_name=actor.person.full_name,
-                first_name=actor.person.first_name,
-                display_name=actor.person.display_name,
-            )
+            person = _person(s, actor)
             person.preferred_name = name
         return f"The write-up will use the name '{name}', as far as your naming choice allows."
 
@@ -149,3 +137,16 @@ class Consents:
             f"Done: your {counts.get('quotes', 0)} quote(s), {counts.get('consents', 0)} naming choice(s) and "
             f"{counts.get('memberships', 0)} group membership(s) are deleted, and so is your name.{also}"
         )
+
+
+def _person(s: Session, actor: Actor) -> Person:
+    """The person asking, stored (or refreshed) under the names the platform gave."""
+    p = actor.person
+    return repo.upsert_person(
+        s,
+        workspace=actor.workspace,
+        user_id=p.user_id,
+        full_name=p.full_name,
+        first_name=p.first_name,
+        display_name=p.display_name,
+    )

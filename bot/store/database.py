@@ -15,13 +15,21 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
+#: Connections held open, and extra ones allowed under a burst, unless the caller sizes the pool.
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+
+
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW) -> Engine:
     """An engine with the settings every database here needs.
 
     SQLite gets WAL and a busy timeout, because the scheduler's threads and the chat listeners
     write at the same time; and foreign keys on, so 'forget me' cascades as it does on PostgreSQL.
+    The pool is sized for the threads that use it (see ``Settings.database_pool``): a request
+    thread waiting for a connection is an ack waiting for nothing.
     """
     kwargs: dict[str, Any] = {"future": True}
+    if ":memory:" not in url and "mode=memory" not in url:  # in-memory SQLite keeps one connection per thread
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
@@ -55,9 +63,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 class Database:
     """The product's one database: migrated on open, handing out short transactions."""
 
-    def __init__(self, url: str, *, migrate: bool = True):
+    def __init__(self, url: str, *, migrate: bool = True, pool: tuple[int, int] = (POOL_SIZE, MAX_OVERFLOW)):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool[0], max_overflow=pool[1])
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

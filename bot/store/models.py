@@ -172,6 +172,17 @@ class DeletedMessage(Base):
     deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class HandledRequest(Base):
+    """A platform request already handled (a Slack slash command's or button's ``trigger_id``): kept
+    for a little longer than Slack's 5-minute signature window, so that a signed request replayed
+    within it does nothing. Only the id and when it came; pruned after about 10 minutes."""
+
+    __tablename__ = "handled_requests"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    handled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Post(Base):
     """A message the bot posted on the timeline; the unique key makes every step fire once."""
 

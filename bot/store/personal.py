@@ -74,6 +74,7 @@ NOT_PERSONAL: dict[str, str] = {
     "forgotten_people.workspace": "the Slack workspace or Discord server",
     "forgotten_people.user_id": "a one-way hash of the forgotten person's id (tombstone_key), never the id",
     "deleted_messages.message_key": "workspace, channel and message ids",
+    "handled_requests.id": "a workspace id and a request's opaque trigger_id (no user id), kept 10 minutes",
     "posts.step": "a step of the timeline",
     "posts.channel_id": "a channel id",
     "posts.message_id": "a message id",

@@ -222,7 +222,8 @@ def test_payload_shapes_match_real_slack(sb: SlackSandbox, slack_fixtures: Path,
     ts = ada.post(channel, "hello")
     ada.reply(channel, ts, "reply")
     ada.edit(channel, ts, "hello again")
-    ada.delete(channel, ts)
+    ada.delete(channel, ts)  # a thread's parent: Slack leaves a tombstone (message_changed)
+    ada.delete(channel, ada.post(channel, "bye"))  # a lone message: message_deleted
     bot_ts = app.client.chat_postMessage(
         channel=channel.id,
         text="b",

@@ -11,14 +11,14 @@ import random
 import signal
 import threading
 from collections.abc import Callable
-from socketserver import ThreadingMixIn
 from typing import Any, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import waitress
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from waitress import wasyncore
 
 from bot.config import Settings
 from bot.services.app import BreakoutApp
@@ -27,19 +27,47 @@ from . import catch_up, errors, listeners
 from .client import make_web_client
 from .people import Directory, Roles
 from .port import SlackPort
+from .replay import use_replay_guard
 from .services import SlackServices
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class HttpServer:
+    """Slack's Request URL, served by waitress in this process (so tests and the demo can bind port 0).
 
+    A burst (60 people answering at once) must not be refused or left waiting in the kernel: the
+    listen backlog takes ``backlog`` connections, up to ``connection_limit`` are read at once, and
+    ``threads`` run the app. The database pool is sized from the same setting (``BREAKOUT_HTTP_THREADS``).
+    """
 
-class _LoggingHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http: " + format, *args)
+    def __init__(self, app: Any, *, host: str, port: int, threads: int, backlog: int) -> None:
+        self._server: Any = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            backlog=backlog,
+            connection_limit=max(100, threads * 4),
+            ident="breakout-bot",
+            channel_timeout=60,
+        )
+        self.port: int = int(self._server.effective_port)
+        self._thread = threading.Thread(target=self._server.run, name="slack-http", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close the listening socket and open connections from inside waitress's loop, then its threads."""
+        server = self._server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        self._thread.join(timeout=5)
+        if self._thread.is_alive():  # the loop did not answer: close from here
+            wasyncore.close_all(server._map)
+            self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown(timeout=5)
 
 
 def refuse_unreadable_timestamps(handler: SlackRequestHandler) -> Callable[..., Any]:
@@ -99,12 +127,13 @@ class SlackBot:
             request_verification_enabled=self.mode == "http",
         )
         errors.register(self.app, self.services)  # the one error handler
+        use_replay_guard(self.app, self.core.handled)  # a replayed command or click does nothing
         self.services.use_actor_middleware(self.app)  # who is asking, once per request
         listeners.register(self.app, self.services)
         self.http_host, self.http_port = http_host, http_port if http_port is not None else settings.slack_port
         self.ping_interval = ping_interval
         self._handler: SocketModeHandler | None = None
-        self._server: WSGIServer | None = None
+        self._server: HttpServer | None = None
         self._started = False
 
     @property
@@ -113,7 +142,7 @@ class SlackBot:
         if self._server is None:
             return None
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "") else self.http_host
-        return f"http://{host}:{self._server.server_port}{EVENTS_PATH}"
+        return f"http://{host}:{self._server.port}{EVENTS_PATH}"
 
     def start(self) -> Self:
         self.core.start()
@@ -126,17 +155,14 @@ class SlackBot:
             self._handler.connect()
             log.info("connected to Slack over Socket Mode")
         else:
-            handler = refuse_unreadable_timestamps(SlackRequestHandler(self.app))
-            self._server = make_server(
-                self.http_host,
-                self.http_port,
-                handler,
-                server_class=_ThreadingWSGIServer,
-                handler_class=_LoggingHandler,
+            self._server = HttpServer(
+                refuse_unreadable_timestamps(SlackRequestHandler(self.app)),
+                host=self.http_host,
+                port=self.http_port,
+                threads=self.settings.http_threads,
+                backlog=self.settings.http_backlog,
             )
-            threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="slack-http", daemon=True
-            ).start()
+            self._server.start()
             self.catch_up = catch_up.follow(self.services)  # what was said while the server was down
             log.info("listening for Slack on %s", self.url)
         return self
@@ -152,8 +178,7 @@ class SlackBot:
             else:
                 threading.Thread(target=handler.close, daemon=True).start()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self.services.workers.shutdown(wait=True)
         if self._started:
