@@ -27,9 +27,16 @@ class Phase(str, Enum):
     STOPPED = "stopped"
 
 
-def channel_name(plan_slug: str, number: int) -> str:
-    """The name a group's channel is made (or found) under: the same plan reuses the same channels."""
-    return f"breakout-{plan_slug}"[:CHANNEL_NAME_STEM] + f"-{number}"
+def channel_name(plan_slug: str, number: int, *, breakout_id: int | None = None) -> str:
+    """The name a group's channel is made (or found) under: the same plan reuses the same channels.
+
+    With ``breakout_id`` the name is the breakout's own (``breakout-<id>-<plan>-<n>``), for when
+    another running breakout holds the plain name: two running breakouts never share a channel.
+    Lowercase, at most 80 characters, as Slack and Discord both accept.
+    """
+    if breakout_id is None:
+        return f"breakout-{plan_slug}"[:CHANNEL_NAME_STEM] + f"-{number}"
+    return f"breakout-{breakout_id}-{plan_slug}".lower()[:CHANNEL_NAME_STEM].rstrip("-") + f"-{number}"
 
 
 def question_seconds(plan: Plan, index: int, *, minutes_override: float | None, time_scale: float) -> float:

@@ -62,6 +62,7 @@ class Plan:
     date: dt.date | None = None
     archive_channels: bool = False
     voice_rooms: bool = False
+    private_channels: bool = True  # Slack group channels are private unless the plan says otherwise
     messages: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,7 +86,11 @@ class Plan:
             "series": self.series,
             "speaker": self.speaker,
             "date": self.date.isoformat() if self.date else None,
-            "channels": {"archive_at_end": self.archive_channels, "voice": self.voice_rooms},
+            "channels": {
+                "archive_at_end": self.archive_channels,
+                "voice": self.voice_rooms,
+                "private": self.private_channels,
+            },
             "messages": dict(self.messages),
         }
 
@@ -575,7 +580,7 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
                 chatham = False
             naming = NamingPolicy(default=default, chatham_house=chatham)
 
-    archive, voice = False, False
+    archive, voice, private = False, False, True
     raw_channels = data.get("channels")
     if raw_channels is not None:
         if not isinstance(raw_channels, dict):
@@ -583,6 +588,15 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
         else:
             archive = bool(raw_channels.get("archive_at_end", False))
             voice = bool(raw_channels.get("voice", False))
+            raw_private = raw_channels.get("private", True)
+            if isinstance(raw_private, bool):
+                private = raw_private
+            else:
+                problem(
+                    "channels.private",
+                    f"channels.private must be true or false (got {shown(raw_private)})",
+                    "private: false makes the group channels public (Slack); leave it out to keep them private",
+                )
 
     messages: dict[str, str] = {}
     raw_messages = data.get("messages")
@@ -635,5 +649,6 @@ def parse_plan_data(data: Any, *, slug: str, source: str = "<plan>", lines: _Lin
         date=date,
         archive_channels=archive,
         voice_rooms=voice,
+        private_channels=private,
         messages=messages,
     )

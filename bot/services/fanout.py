@@ -11,6 +11,7 @@ facilitator is told which group failed and why.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -24,10 +25,19 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from bot.domain.breakout import Phase, channel_name
 from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind
 from bot.services.context import Core
-from bot.services.port import ChatError, Delivery, FanoutReport, GroupChannelRequest, Outgoing, post_key
+from bot.services.port import (
+    ChannelLeftOver,
+    ChatError,
+    Delivery,
+    FanoutReport,
+    GroupChannelRequest,
+    Outgoing,
+    post_key,
+)
 from bot.store import repository as repo
 from bot.store.models import Breakout, Group, Post
 
@@ -73,6 +83,7 @@ def group_requests(s: Session, breakout: Breakout, plan: Plan) -> list[GroupChan
             voice_rooms=plan.voice_rooms,
             topic=f"{breakout.title}: group {group.number}",
             call_channel=breakout.call_channel_id,
+            private=plan.private_channels,
         )
         for group in breakout.groups
     ]
@@ -108,6 +119,10 @@ class Fanout:
                 channel_id = self._open_channel(request)
                 for post in posts(request):
                     self.post_once(breakout_id, request.number, channel_id, post)
+            except ChannelLeftOver as exc:  # made, but not all of it: remembered, so the end tidies it
+                with lock:
+                    report.failures[request.number] = str(exc)
+                self._set_channel(breakout_id, request.number, channel_id=exc.channel_id, error=str(exc))
             except ChatError as exc:
                 with lock:
                     report.failures[request.number] = str(exc)
@@ -157,10 +172,13 @@ class Fanout:
             log.warning("breakout %s step %s: %s", breakout_id, post.step.key, report.describe())
         return report
 
-    def close_channels(self, breakout_id: int, report: FanoutReport) -> None:
-        """Tidy each group's channel once (archived or made read-only), noting failures in ``report``.
+    def close_channels(self, breakout_id: int, report: FanoutReport) -> list[int]:
+        """Tidy each group's channel once (voice moved back, archived or deleted), noting failures
+        in ``report``; returns the groups still to tidy.
 
-        The 'channel closed' marker makes this safe to run again after a crash in the middle.
+        Each group is its own step (the 'channel closed' post row): one group's failure does not stop
+        the others, a failure is recorded with its reason, and running this again (the clock's retry,
+        recovery after a crash) does only what is not done yet.
         """
         with self.core.db.transaction() as s:
             breakout, plan = self._load(s, breakout_id)
@@ -168,31 +186,48 @@ class Fanout:
             channels = {g.number: g.channel_id for g in breakout.groups}
             done = set(
                 s.scalars(
-                    select(Post.group_number).where(Post.breakout_id == breakout_id, Post.step == CHANNEL_CLOSED.key)
+                    select(Post.group_number).where(
+                        Post.breakout_id == breakout_id, Post.step == CHANNEL_CLOSED.key, Post.state == "sent"
+                    )
                 )
             )
+        left: list[int] = []
         for request in requests:
             channel_id = channels.get(request.number)
             if channel_id is None or request.number in done:
                 continue
-            try:
-                self.core.port.close_group_channel(
-                    channel_id=channel_id, request=request, archive=plan.archive_channels
-                )
-            except ChatError as exc:
-                report.failures.setdefault(request.number, f"closing the channel: {exc}")
-                continue
-            with self.core.db.transaction() as s:
-                s.add(
-                    Post(
-                        breakout_id=breakout_id,
-                        group_number=request.number,
-                        step=CHANNEL_CLOSED.key,
-                        channel_id=channel_id,
-                        state="sent",
-                        posted_at=self.core.now(),
+            key = (breakout_id, request.number, CHANNEL_CLOSED.key)
+            with self._post_lock(key):  # the clock's retry and recovery may meet here
+                with self.core.db.transaction() as s:
+                    row = _find_post(s, key)
+                    if row is not None and row.state == "sent":
+                        continue
+                error: str | None = None
+                try:
+                    self.core.port.close_group_channel(
+                        channel_id=channel_id, request=request, archive=plan.archive_channels
                     )
-                )
+                except ChatError as exc:
+                    error = str(exc)
+                except Exception as exc:  # one group's failure must not stop the others
+                    log.exception("closing group %s of breakout %s failed", request.number, breakout_id)
+                    error = f"unexpected error: {exc}"
+                if error is not None:
+                    report.failures.setdefault(request.number, f"closing the channel (the bot keeps trying): {error}")
+                    left.append(request.number)
+                self._mark_closed(breakout_id, request.number, channel_id, error)
+        return left
+
+    def _mark_closed(self, breakout_id: int, number: int, channel_id: str, error: str | None) -> None:
+        """The group's close step as it stands: sent when done, failed (with why) to be tried again."""
+        key = (breakout_id, number, CHANNEL_CLOSED.key)
+        with self.core.db.transaction() as s:
+            row = _find_post(s, key)
+            if row is None:
+                row = Post(breakout_id=breakout_id, group_number=number, step=CHANNEL_CLOSED.key)
+                s.add(row)
+            row.channel_id, row.posted_at = channel_id, self.core.now()
+            row.state, row.error = ("failed", error) if error is not None else ("sent", None)
 
     # ----- one group -----------------------------------------------------------------------------
 
@@ -287,10 +322,32 @@ class Fanout:
             return self._locks_engine
 
     def _open_channel(self, request: GroupChannelRequest) -> str:
-        """Make or reuse one group's channel on the platform and remember it (clearing any old error)."""
+        """Make or reuse one group's channel on the platform and remember it (clearing any old error).
+
+        A channel is one running breakout's: if the one found under this name is a group channel of
+        another running breakout (two of one plan at once, or a re-run after a crash), this group
+        gets a channel named for its own breakout instead. Checked after the channel is recorded, so
+        of two processes opening the same name at once, the later one to record always sees it.
+        """
         channel_id = self.core.port.open_group_channel(request)
         self._set_channel(request.breakout_id, request.number, channel_id=channel_id, error=None)
-        return channel_id
+        with self.core.db.transaction() as s:
+            own = channel_name(request.plan_slug, request.number, breakout_id=request.breakout_id)
+            if request.name == own or not _held_by_another(s, request.breakout_id, channel_id):
+                return channel_id
+            group = s.scalar(
+                select(Group).where(Group.breakout_id == request.breakout_id, Group.number == request.number)
+            )
+            if group is not None:
+                group.name, group.channel_id = own, None
+        log.info(
+            "breakout %s group %s: #%s belongs to another running breakout; using #%s",
+            request.breakout_id,
+            request.number,
+            request.name,
+            own,
+        )
+        return self._open_channel(dataclasses.replace(request, name=own))
 
     def _set_channel(self, breakout_id: int, number: int, *, error: str | None, channel_id: str | None = None) -> None:
         with self.core.db.transaction() as s:
@@ -330,6 +387,25 @@ def post_lock_key(key: PostKey, schema: str) -> int:
 def _wall_clock() -> dt.datetime:
     """The real time, not the core's clock: it is compared with the platform's own timestamps."""
     return dt.datetime.now(dt.UTC)
+
+
+def _held_by_another(s: Session, breakout_id: int, channel_id: str) -> bool:
+    """Whether a group of another running (or paused) breakout in the same workspace uses the channel."""
+    workspace = select(Breakout.workspace).where(Breakout.id == breakout_id).scalar_subquery()
+    return (
+        s.scalar(
+            select(Group.id)
+            .join(Breakout, Group.breakout_id == Breakout.id)
+            .where(
+                Group.channel_id == channel_id,
+                Breakout.id != breakout_id,
+                Breakout.workspace == workspace,
+                Breakout.state != Phase.STOPPED.value,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _find_post(s: Session, key: PostKey) -> Post | None:

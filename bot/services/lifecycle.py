@@ -10,6 +10,7 @@ what a crash interrupted is ``bot.services.recovery``; the words of a status are
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,11 +82,33 @@ def _load(s: Session, breakout_id: int) -> tuple[Breakout, Plan]:
     return loaded
 
 
+log = logging.getLogger(__name__)
+
+
+def _names_in_use(s: Session, *, workspace: str, besides: int) -> set[str]:
+    """Group channel names held by the workspace's other running (or paused) breakouts."""
+    return set(
+        s.scalars(
+            select(Group.name)
+            .join(Breakout, Group.breakout_id == Breakout.id)
+            .where(Breakout.workspace == workspace, Breakout.state != Phase.STOPPED.value, Breakout.id != besides)
+        )
+    )
+
+
+# A close step that failed (a person could not be moved back, Discord was down) is tried again after
+# these many seconds, doubling up to the last, until it is done.
+TIDY_RETRY_FIRST = 5.0
+TIDY_RETRY_MOST = 300.0
+TIDY_GIVE_UP = dt.timedelta(days=1)  # as recovery: a breakout stopped longer ago is left as it is
+
+
 class Lifecycle:
     def __init__(self, core: Core, clock: Clock):
         self.core = core
         self.clock = clock
         self.fanout = Fanout(core)
+        self._tidy_attempts: dict[int, int] = {}  # breakout -> close retries so far (for the backoff)
 
     # ----- start ---------------------------------------------------------------------------------
 
@@ -177,8 +200,12 @@ class Lifecycle:
                 )
                 s.add(breakout)
                 s.flush()
+                taken = _names_in_use(s, workspace=actor.workspace, besides=breakout.id)
                 for number, person_ids in enumerate(split, start=1):
-                    group = Group(breakout_id=breakout.id, number=number, name=channel_name(plan.slug, number))
+                    name = channel_name(plan.slug, number)
+                    if name in taken:  # another running breakout of this plan has it: this one gets its own
+                        name = channel_name(plan.slug, number, breakout_id=breakout.id)
+                    group = Group(breakout_id=breakout.id, number=number, name=name)
                     s.add(group)
                     s.flush()
                     for pid in person_ids:
@@ -414,6 +441,9 @@ class Lifecycle:
     def fire(self, breakout_id: int, step_key: str) -> None:
         """Called by the clock. Every check is against the stored state, so a stale job does nothing."""
         step = Step.parse(step_key)
+        if step.kind is StepKind.CHANNEL_CLOSED:  # a close step that failed, tried again
+            self.tidy(breakout_id)
+            return
         with self.core.db.transaction() as s:
             loaded = repo.breakout_with_plan(s, breakout_id)
             if loaded is None:
@@ -502,5 +532,32 @@ class Lifecycle:
         report = self.fanout.post_to_groups(
             breakout_id, GroupPost(Step(StepKind.CLOSE), Outgoing(MessageKind.CLOSE, text, breakout_id=breakout_id))
         )
-        self.fanout.close_channels(breakout_id, report)
+        self.tidy(breakout_id, report)
         return report
+
+    def tidy(self, breakout_id: int, report: FanoutReport | None = None) -> bool:
+        """Each group's close steps that are not done yet; what failed goes back on the clock with
+        a growing wait, so a person who hung up or an outage never leaves a room behind. True when
+        every group is tidied."""
+        report = report if report is not None else FanoutReport(total=0)
+        left = self.fanout.close_channels(breakout_id, report)
+        if not left:
+            self._tidy_attempts.pop(breakout_id, None)
+            return True
+        attempt = self._tidy_attempts.get(breakout_id, 0)
+        self._tidy_attempts[breakout_id] = attempt + 1
+        with self.core.db.transaction() as s:
+            breakout, _ = _load(s, breakout_id)
+            scale = min(1.0, breakout.time_scale or 1.0)  # a compressed run (demo, tests) retries sooner
+            stopped_at = breakout.stopped_at
+        if stopped_at is not None and self.core.now() - stopped_at > TIDY_GIVE_UP:
+            log.warning("breakout %s: groups %s still not tidied after a day; giving up", breakout_id, left)
+            self._tidy_attempts.pop(breakout_id, None)
+            return False
+        wait = min(TIDY_RETRY_MOST, TIDY_RETRY_FIRST * 2**attempt) * scale
+        step = Step(StepKind.CHANNEL_CLOSED)
+        log.info("breakout %s: groups %s not tidied yet; trying again in %ss", breakout_id, left, wait)
+        self.clock.schedule(
+            breakout_id, slot=step.job_slot, step_key=step.key, at=self.core.now() + dt.timedelta(seconds=wait)
+        )
+        return False

@@ -35,6 +35,15 @@ class ChatError(Exception):
     """The platform refused or failed; the message says what happened, in words for a facilitator."""
 
 
+class ChannelLeftOver(ChatError):
+    """A group's channel was made but the rest of its opening failed (its voice room, say): the
+    channel is remembered so the end of the breakout tidies it rather than leaving it behind."""
+
+    def __init__(self, message: str, *, channel_id: str) -> None:
+        super().__init__(message)
+        self.channel_id = channel_id
+
+
 @dataclass(frozen=True)
 class PersonInfo:
     """A person as the platform describes them; adapters fill what they know."""
@@ -94,6 +103,7 @@ class GroupChannelRequest:
     voice_rooms: bool = False  # the plan asks for a voice room per group (Discord)
     topic: str = ""
     call_channel: str | None = None  # the call's voice channel, stored with the breakout (Discord)
+    private: bool = True  # only the group (and the bot, the facilitators) see the channel (Slack)
 
 
 @dataclass(frozen=True)

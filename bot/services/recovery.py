@@ -3,6 +3,7 @@
 The clock's jobs survive in the job store; this covers a crash between committing a change and
 scheduling or posting for it. Every action here is idempotent (channels are reused, posts are claimed
 under their keys, a tidied channel is marked), so running it after a clean shutdown does nothing.
+A group whose close failed (marked failed, not sent) is tried again here and then on the clock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.store.models import Breakout, Post
 # A breakout stopped longer ago than this is not tidied any more: its channels are left as they are.
 TIDY_WITHIN = dt.timedelta(days=1)
 # What every group gets when its channel opens; fewer sent means the start was cut short.
+CLOSE_STEP = Step(StepKind.CLOSE).key
 OPENING_STEPS = (Step(StepKind.WELCOME).key, Step(StepKind.OPEN, 0).key)
 
 
@@ -59,15 +61,18 @@ class Recovery:
                         Breakout.workspace.startswith(mine, autoescape=True),
                     )
                 )
-                if _count(s, Post.breakout_id == b.id, Post.step == CHANNEL_CLOSED.key)
+                if min(
+                    _count(s, Post.breakout_id == b.id, Post.step == step, Post.state == "sent")
+                    for step in (CHANNEL_CLOSED.key, CLOSE_STEP)
+                )
                 < sum(1 for g in b.groups if g.channel_id)
             ]
         for breakout_id in paused:  # a question posted by 'next' while paused may have been cut short
             with self.core.db.transaction() as s:
                 index = _breakout(s, breakout_id).question_index
             lc.post_question(breakout_id, index)
-        for breakout_id in unfinished:  # stopped, but the close posts or the tidying were cut short
-            lc.wind_up(breakout_id, reason="stopped")
+        for breakout_id in unfinished:  # stopped, but the close posts or the tidying were cut short or failed:
+            lc.wind_up(breakout_id, reason="stopped")  # what fails again goes on the clock, with backoff
         return running + paused + unfinished
 
     @staticmethod

@@ -142,9 +142,9 @@ def test_only_the_groups_members_are_quoted_and_others_are_told_kindly(call_fact
     one, two = call.group_channels()[:2]
     own = members(call, two)[0]
     visitor = members(call, one)[0]  # a participant of group 1 ...
-    visitor.join(two)  # ... wanders into group 2's (public) channel
+    own.invite(visitor, two)  # ... is brought into group 2's (private) channel by one of its members
     stranger = call.sb.add_user("Stan Ranger", display_name="Stan")  # not in the breakout at all
-    stranger.join(two)
+    own.invite(stranger, two)
     visitor.post(two, "Hello from group 1")
     visitor.post(two, "Still here")
     stranger.post(two, "Hi, what is this?")

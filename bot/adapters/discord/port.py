@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
-from bot.services.port import ChatError, ConsentOption, ConsentPrompt, Delivery, GroupChannelRequest, Outgoing
+from bot.services.port import (
+    ChannelLeftOver,
+    ChatError,
+    ConsentOption,
+    ConsentPrompt,
+    Delivery,
+    GroupChannelRequest,
+    Outgoing,
+)
 
 from .people import Roles
 from .text import NO_MENTIONS, for_discord, heading
@@ -38,6 +46,7 @@ T = TypeVar("T")
 MAX_CONTENT = 2000
 CATEGORY_PREFIX = "Breakout · "
 CATEGORY_LIMIT = 50  # channels per category (Discord)
+NOT_IN_VOICE = 40032  # "Target user is not connected to voice": they hung up just before the move
 
 
 def clip(text: str, limit: int = MAX_CONTENT) -> str:
@@ -63,6 +72,14 @@ def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
     if isinstance(exc, discord.NotFound):
         return ChatError(f"Discord could not {doing}: the channel or person no longer exists. ({exc.text})")
     return ChatError(f"Discord could not {doing} ({exc.status}: {exc.text or 'no details'}); try again in a moment.")
+
+
+def _room_name(request: GroupChannelRequest) -> str:
+    """The group's voice room: "Group N", or "Group N · breakout B" when its text channel has a name of
+    its breakout's own (another breakout of the same plan runs alongside, in the same categories)."""
+    if request.name.startswith(f"breakout-{request.breakout_id}-"):
+        return f"Group {request.number} · breakout {request.breakout_id}"
+    return f"Group {request.number}"
 
 
 class DiscordPort:
@@ -269,7 +286,7 @@ class DiscordPort:
             raise ChatError("Breakouts run in a server's text channel, not in a direct message.")
         people = await self._members(guild, [*request.members, *request.facilitators])
         overwrites = self._overwrites(guild, people)
-        room_name = f"Group {request.number}"
+        room_name = _room_name(request)
         async with self._lock(request.breakout_id):  # one breakout's channels are placed one at a time
             categories = self._breakout_categories(guild, request)
             text = next(
@@ -310,12 +327,17 @@ class DiscordPort:
             elif text.overwrites != overwrites:
                 await text.edit(overwrites=overwrites, topic=topic)
             if request.voice_rooms and room is None:
-                room = await guild.create_voice_channel(
-                    room_name,
-                    category=category,
-                    reason=f"breakout {request.breakout_id}",
-                    overwrites=self._overwrites(guild, people, voice=True),
-                )
+                try:
+                    room = await guild.create_voice_channel(
+                        room_name,
+                        category=category,
+                        reason=f"breakout {request.breakout_id}",
+                        overwrites=self._overwrites(guild, people, voice=True),
+                    )
+                except discord.HTTPException as exc:  # the text channel stays known, so the end tidies it
+                    raise ChannelLeftOver(
+                        str(_explain(exc, f"make the voice room for group {request.number}")), channel_id=str(text.id)
+                    ) from exc
                 self._placed.setdefault(category.id, set()).add(room.id)
         if request.voice_rooms and room is not None:
             await self._move_in(request, people, room, call_id)
@@ -408,26 +430,65 @@ class DiscordPort:
         )
 
     async def _close_group_channel(self, channel_id: int, request: GroupChannelRequest, archive: bool) -> None:
-        text = self.client.get_channel(channel_id) if self.client else None
-        if not isinstance(text, discord.TextChannel) or text.id in self._deleted:
-            return  # already gone
-        guild, category = text.guild, text.category
-        call = guild.get_channel(int(request.call_channel)) if request.call_channel else None
+        """Each step on its own: everyone in the voice room back to the call (one who just hung up is
+        skipped), the room deleted once it is empty, the text channel made read-only or deleted.
+        A step that fails does not stop the others; what failed is raised together, to be tried again
+        (every step finds its own state, so a second run does only what is left)."""
+        assert self.client is not None
+        text = self.client.get_channel(channel_id)
+        if isinstance(text, discord.TextChannel):
+            guild: discord.Guild | None = text.guild
+        else:
+            home = self.client.get_channel(int(request.home_channel))
+            guild = getattr(home, "guild", None)
+        problems: list[str] = []
+        if guild is not None:
+            problems += await self._close_room(guild, request)
+        if isinstance(text, discord.TextChannel) and text.id not in self._deleted:
+            try:
+                await self._close_text(text, request, archive)
+            except discord.NotFound:
+                self._deleted.add(text.id)
+            except discord.HTTPException as exc:
+                problems.append(str(_explain(exc, f"close the channel of group {request.number}")))
+        if problems:
+            raise ChatError("; ".join(problems))
+
+    async def _close_room(self, guild: discord.Guild, request: GroupChannelRequest) -> list[str]:
         room = next(
             (
                 c
                 for cat in self._breakout_categories(guild, request)
                 for c in cat.voice_channels
-                if c.name == f"Group {request.number}" and c.id not in self._deleted
+                if c.name == _room_name(request) and c.id not in self._deleted
             ),
             None,
         )
-        if room is not None:
-            if isinstance(call, discord.VoiceChannel):
-                for member in list(room.members):
+        if room is None:
+            return []
+        problems: list[str] = []
+        call = guild.get_channel(int(request.call_channel)) if request.call_channel else None
+        if isinstance(call, discord.VoiceChannel):
+            for member in list(room.members):
+                try:
                     await self._move(member, call, f"breakout {request.breakout_id} ended")
+                except discord.HTTPException as exc:
+                    if exc.code == NOT_IN_VOICE:
+                        continue  # hung up just now: nobody to move back
+                    problems.append(str(_explain(exc, f"move {member.display_name} back to the call")))
+        if problems:
+            return problems  # the room stays until everyone is back: deleting it would cut them off
+        try:
             await room.delete(reason=f"breakout {request.breakout_id} ended")
-            self._deleted.add(room.id)
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as exc:
+            return [str(_explain(exc, f"delete the voice room of group {request.number}"))]
+        self._deleted.add(room.id)
+        return []
+
+    async def _close_text(self, text: discord.TextChannel, request: GroupChannelRequest, archive: bool) -> None:
+        guild, category = text.guild, text.category
         if archive:
             # Kept for reading: nobody but the bot can post any more.
             overwrites = dict(text.overwrites)

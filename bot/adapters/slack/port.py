@@ -1,7 +1,9 @@
 """``SlackPort``: the core's chat port on the Slack Web API.
 
 Group channels ``breakout-<plan>-<n>`` are reused when they exist (unarchived if archived, joined
-if the bot is not in them) and made otherwise; missing members are invited in one call. Slack's
+if the bot is not in them) and made otherwise, private unless the plan says ``channels: {private:
+false}`` (``groups:write``; only members see a private channel, so nobody wanders into another
+group's); missing members are invited in one call. Slack's
 refusals become ``ChatError`` with a sentence a facilitator can act on.
 """
 
@@ -89,23 +91,23 @@ class SlackPort:
 
     def open_group_channel(self, request: GroupChannelRequest) -> str:
         try:
-            channel = self._find_or_make(request.name)
+            channel = self._find_or_make(request.name, private=request.private)
             channel_id = str(channel["id"])
             if channel.get("is_archived"):
                 self.client.conversations_unarchive(channel=channel_id)
-            if not channel.get("is_member"):
+            if not channel.get("is_member"):  # only a public channel can be joined; the bot sees private ones it is in
                 self.client.conversations_join(channel=channel_id)
             self._invite(channel_id, [*request.members, *request.facilitators])
             return channel_id
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(f"#{request.name}: {reason(exc)}") from exc
 
-    def _find_or_make(self, name: str) -> dict[str, Any]:
+    def _find_or_make(self, name: str, *, private: bool = True) -> dict[str, Any]:
         found = self._lookup(name, refresh=False) or self._lookup(name, refresh=True)
         if found is not None:
             return found
         try:
-            made = self.client.conversations_create(name=name)["channel"]
+            made = self.client.conversations_create(name=name, is_private=private)["channel"]
         except SlackApiError as exc:
             if exc.response.get("error") != "name_taken":
                 raise

@@ -14,7 +14,19 @@ from .rest import APIError, missing_permissions
 class Voice(GatewayDispatch):
     """Voice states: joining, leaving and being moved, with Discord's errors (40032, Missing Permissions)."""
 
+    def hang_up_when_moved(self, member: SimMember) -> None:
+        """Make ``member`` hang up just as the bot's next move of them reaches Discord: they leave
+        voice (everyone is told), then the move is answered 40032, as Discord does."""
+        with self.lock:
+            self._hang_ups: set[int] = {*getattr(self, "_hang_ups", set()), member.id}
+
     def _move_member(self, guild: m.Guild, member: m.GuildMember, channel_id: int | None, *, by_bot: bool) -> None:
+        with self.lock:
+            hangs_up = by_bot and member.id in getattr(self, "_hang_ups", set())
+            if hangs_up:
+                self._hang_ups.discard(member.id)
+        if hangs_up and guild.voice_states.get(member.id) is not None:
+            self._move_member(guild, member, None, by_bot=False)
         with self.lock:
             state = guild.voice_states.get(member.id)
             if by_bot and (state is None or state.channel_id is None):

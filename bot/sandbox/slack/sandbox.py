@@ -155,6 +155,10 @@ class SimUser:
     def join(self, channel: Any) -> None:
         self.sb.join(self, channel)
 
+    def invite(self, other: Any, channel: Any) -> None:
+        """Bring ``other`` into a channel this person is in (how anyone gets into a private channel)."""
+        self.sb.join(other, channel, invited_by=self)
+
     def share_file(self, channel: Any, filename: str, content: bytes | str, **kwargs: Any) -> UploadedFile:
         """Upload a file into a channel (or this person's DM with the bot: ``channel=sb.dm(person)``)."""
         return self.sb.share_file(self, channel, filename, content, **kwargs)
@@ -417,10 +421,15 @@ class SlackSandbox(BackgroundServer):
             event = web_api.deleted_event(self.workspace.ids.ts(), c, msg)
         self._emit_event((event, c))
 
-    def join(self, user: Any, channel: Any) -> None:
+    def join(self, user: Any, channel: Any, *, invited_by: Any = None) -> None:
         u = self.workspace.user(_user_id(user))
         c = self.channel(channel)
-        msg = self.workspace.join(c, u.id)
+        inviter = _user_id(invited_by) if invited_by is not None else None
+        if inviter is not None and inviter not in c.members:
+            raise SlackError("not_in_channel")
+        if c.is_private and inviter is None and u.id not in c.members:  # as Slack: private means by invitation
+            raise SlackError("method_not_supported_for_channel_type")
+        msg = self.workspace.join(c, u.id, inviter=inviter)
         if msg is not None:
             self._emit_event(({**msg, "channel": c.id, "event_ts": msg["ts"], "channel_type": c.channel_type}, c))
 
