@@ -11,6 +11,8 @@ asserts nothing.
   stored per second), the ack latency p50/p99 measured by the sandbox, acks over 3 s, and the bot
   processes' CPU seconds per reply (judge scaling by this: the processes share 2 cores with
   PostgreSQL and the load).
+- 429s: calls the sandbox refused under Slack's rate tiers (each process looks every author up once,
+  so a fleet spends more users.info calls than one process).
 - takeover: the firing process is killed with SIGKILL between two steps; the time from the kill to
   the next step's post, and how late that post was against its due time. Median of N.
 """
@@ -135,6 +137,7 @@ def capture_run(base: str, n: int, messages: int, in_flight: int) -> dict[str, f
             ]
             spread = {a.connection for d in sb.events()[before_events:] for a in d.attempts}
             stored = schema.count("SELECT count(*) FROM quotes")
+            throttled = len(sb.throttled())
         finally:
             for b in bots:
                 b.stop()
@@ -148,6 +151,7 @@ def capture_run(base: str, n: int, messages: int, in_flight: int) -> dict[str, f
         "cpu_ms_per_reply": 1000 * cpu / messages,
         "connections_used": len(spread),
         "stored": stored,
+        "throttled": throttled,
     }
 
 
@@ -186,7 +190,7 @@ def main() -> None:
     print(f"capture: {args.messages} replies, {args.in_flight} in flight, Socket Mode, PostgreSQL")
     print(
         f"{'processes':>9} {'replies/s':>10} {'ack p50':>9} {'ack p99':>9} {'>3 s':>5} {'CPU ms/reply':>13} "
-        f"{'conns':>6} {'stored':>7}"
+        f"{'conns':>6} {'stored':>7} {'429s':>5}"
     )
     baseline = None
     for n in (int(x) for x in args.sizes.split(",")):
@@ -195,7 +199,7 @@ def main() -> None:
         print(
             f"{n:>9} {r['throughput']:>10.1f} {r['p50_ms']:>7.1f}ms {r['p99_ms']:>7.1f}ms {r['over_3s']:>5.0f} "
             f"{r['cpu_ms_per_reply']:>9.2f} ×{r['cpu_ms_per_reply'] / baseline:.2f} {r['connections_used']:>6.0f} "
-            f"{r['stored']:>7.0f}"
+            f"{r['stored']:>7.0f} {r['throttled']:>5.0f}"
         )
     if args.takeovers:
         runs = [takeover_run(args.database, time_scale=0.2) for _ in range(args.takeovers)]

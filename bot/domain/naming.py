@@ -6,9 +6,10 @@ at that moment, so a withdrawal changes the very next summary.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
@@ -196,7 +197,7 @@ def address_words(url: str) -> list[str]:
 
 
 def _words_of_form(form: str) -> tuple[str, ...]:
-    return tuple(w.casefold() for w in _ADDRESS_WORD.findall(form))
+    return tuple(_fold(w) for w in _ADDRESS_WORD.findall(form))
 
 
 class AddressNames:
@@ -215,22 +216,35 @@ class AddressNames:
                 for joined in ("".join(words), "".join(reversed(words)), words[0][0] + words[-1]):
                     if len(joined) >= _MIN_JOINED:
                         self._joined[joined].add(key)
-        alternatives = sorted(self._joined, key=len, reverse=True)
-        self._joined_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        # Joined forms by their first letters, longest first: a word is read once, whatever the number of people.
+        self._joined_by_start: dict[str, list[str]] = defaultdict(list)
+        for joined in sorted(self._joined, key=len, reverse=True):
+            self._joined_by_start[joined[:_MIN_JOINED]].append(joined)
+
+    def _joined_in(self, word: str) -> Iterator[str]:
+        """The joined forms inside one word, left to right, the longest at each place, never overlapping."""
+        i, last = 0, len(word) - _MIN_JOINED
+        while i <= last:
+            for joined in self._joined_by_start.get(word[i : i + _MIN_JOINED], ()):
+                if word.startswith(joined, i):
+                    yield joined
+                    i += len(joined)
+                    break
+            else:
+                i += 1
 
     def find(self, url: str) -> dict[str, bool]:
         """Each form found, and whether it was written capitalised (an everyday word then reads as a name)."""
         words = address_words(url)
-        folded = [w.casefold() for w in words]
+        folded = [_fold(w) for w in words]  # 'yildiz' in an address is 'Yıldız' too
         found: dict[str, bool] = {}
         for i, word in enumerate(folded):
             for sequence, key in self._starts.get(word, ()):
                 if tuple(folded[i : i + len(sequence)]) == sequence:
                     found[key] = found.get(key, False) or words[i][:1].isupper()
-            if self._joined_pattern is not None:
-                for m in self._joined_pattern.finditer(word):
-                    for key in self._joined[m.group(0)]:
-                        found[key] = True  # a joined name is never an everyday word
+            for joined in self._joined_in(word):
+                for key in self._joined[joined]:
+                    found[key] = True  # a joined name is never an everyday word
         return found
 
 
@@ -268,6 +282,79 @@ def name_forms(name: str) -> set[str]:
     return forms
 
 
+# --- names inside text --------------------------------------------------------------------------------------
+_WORD = re.compile(r"\w+")
+# Letters that case-insensitive matching takes for 'i' although their casefold is not 'i' (Turkish dotted
+# capital and dotless i): folded to 'i' first, so a word index finds every name the regex would match.
+_FOLD_FIRST = str.maketrans({"\u0130": "i", "\u0131": "i"})
+_PATTERN_CACHE = 4096
+
+
+# In ASCII, a word character is a letter, a digit or '_': everything else becomes a space, and a split
+# gives the same words as the regex, a few times faster.
+_ASCII_NON_WORD = bytes(c if chr(c).isalnum() or chr(c) == "_" else 32 for c in range(128)) + b" " * 128
+
+
+def _fold(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(_FOLD_FIRST).casefold()
+
+
+def _words(text: str) -> list[str]:
+    """The runs of word characters (``\\w+``) in the text, casefolded as the regex's ignoring of case needs."""
+    if text.isascii():
+        return text.lower().encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split()
+    return _WORD.findall(text.translate(_FOLD_FIRST).casefold())
+
+
+@functools.lru_cache(maxsize=_PATTERN_CACHE)
+def _names_pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of these forms of names, whole, not inside a longer word or a #channel; an @ before it goes with
+    it. Kept compiled: the same names come back quote after quote, and summary after summary."""
+    return re.compile(r"(?<![\w#])(@?)(" + "|".join(map(re.escape, forms)) + r")(?![\w])", re.IGNORECASE)
+
+
+class NameIndex:
+    """Finds the forms of names in text at a cost that grows with the text, not with the number of people.
+
+    One regex over every form of every person in a workspace costs time in proportion to the number of
+    forms at each character of every quote. Here each form is filed under its words (casefolded); a form
+    can only match where its words stand side by side among the text's words, so the text's runs of words
+    are looked up, and the regex is built from only the forms found there (in the same order, longest
+    first): it finds exactly what the regex over all forms would find."""
+
+    def __init__(self, forms: Sequence[str]):
+        """``forms``: casefolded, in the order the regex tries them (longest first)."""
+        self._rank = {form: i for i, form in enumerate(forms)}
+        self._by_words: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        self._always: list[str] = []  # forms that start with no letter or digit: tried in every text
+        for form in forms:
+            words = tuple(_words(form))
+            if words and _WORD.match(_fold(form)):
+                self._by_words[words].append(form)
+            else:
+                self._always.append(form)
+        self._first_words = {words[0] for words in self._by_words}
+        self._lengths = sorted({len(words) for words in self._by_words})
+
+    def pattern_for(self, text: str) -> re.Pattern[str] | None:
+        """The regex of the forms whose words are in ``text``; ``None`` when no name can be there."""
+        words = _words(text)
+        if not self._always and self._first_words.isdisjoint(words):
+            return None  # most quotes name nobody: one set operation says so
+        found = set(self._always)
+        for i, word in enumerate(words):
+            if word not in self._first_words:
+                continue
+            for length in self._lengths:
+                if i + length > len(words):
+                    break
+                if forms := self._by_words.get(tuple(words[i : i + length])):
+                    found.update(forms)
+        if not found:
+            return None
+        return _names_pattern(tuple(sorted(found, key=self._rank.__getitem__)))
+
+
 class QuoteText:
     """Turns a stored quote into readable text under the naming rules of one summary."""
 
@@ -283,6 +370,10 @@ class QuoteText:
         self.labels = labels
         self._name_pattern, self._name_owner = self._build_name_index(people)
         self._addresses = AddressNames(self._name_owner)
+        self._beyond: dict[str, bool] = {}  # address -> whether it names someone beyond their consent
+        self._keys_by_fold: dict[str, list[str]] = defaultdict(list)
+        for key in self._name_owner:
+            self._keys_by_fold[_fold(key)].append(key)
 
     def _visible_label(self, person: Identity | None) -> str:
         if person is None:
@@ -293,7 +384,7 @@ class QuoteText:
             return ANOTHER
         return label
 
-    def _build_name_index(self, people: Sequence[Identity]) -> tuple[re.Pattern[str] | None, dict[str, list[Identity]]]:
+    def _build_name_index(self, people: Sequence[Identity]) -> tuple[NameIndex | None, dict[str, list[Identity]]]:
         """Every form of every name (full, each word, aliases), matched case-insensitively.
 
         Chat is often typed in lower case ("thanks felize"), so case does not protect anyone;
@@ -301,30 +392,32 @@ class QuoteText:
         to count, or every "I will" would be rewritten.
         """
         owners: dict[str, list[Identity]] = defaultdict(list)
+        seen: set[tuple[str, Identity]] = set()  # a set, not a scan of the owners: thousands share 'Sam'
         for person in people:
             forms: set[str] = set()
             for name in (person.full_name, person.first_name or "", *person.aliases):
                 forms |= name_forms(name)
             for form in forms:
                 key = form.casefold()
-                if person not in owners[key]:
+                if (key, person) not in seen:
+                    seen.add((key, person))
                     owners[key].append(person)
         if not owners:
             return None, {}
-        alternatives = sorted(owners, key=len, reverse=True)
-        pattern = re.compile(
-            r"(?<![\w#])(@?)(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])", re.IGNORECASE
-        )
-        return pattern, owners
+        return NameIndex(sorted(owners, key=len, reverse=True)), owners
 
     def _replace_name(self, match: re.Match[str]) -> str:
         form = match.group(2)
         key = form.casefold()
-        owners = self._name_owner.get(key, [])
-        if not owners or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):
+        # Ignoring case, the regex takes 'YILDIZ' for 'yıldız', whose casefolds differ: the forms are then
+        # found by their folding, so such a name is never left as written for want of an owner.
+        keys = [key] if key in self._name_owner else self._keys_by_fold.get(_fold(key), [])
+        owned = [(person, k) for k in keys for person in self._name_owner[k]]
+        if not owned or (" " not in form and key in COMMON_WORDS and not form[:1].isupper()):
             return match.group(0)
-        if all(self._reveals(person, key) for person in owners):
+        if all(self._reveals(person, k) for person, k in owned):
             return match.group(0)
+        owners = list(dict.fromkeys(person for person, _ in owned))
         if len(owners) == 1:
             return self._visible_label(owners[0])
         return ANOTHER
@@ -342,7 +435,14 @@ class QuoteText:
         return False
 
     def _names_beyond_consent(self, url: str) -> bool:
-        """Whether the address holds a form of someone's name that their label does not already show."""
+        """Whether the address holds a form of someone's name that their label does not already show.
+        Worked out once per address: the same links come back quote after quote."""
+        beyond = self._beyond.get(url)
+        if beyond is None:
+            beyond = self._beyond[url] = self._address_names_beyond_consent(url)
+        return beyond
+
+    def _address_names_beyond_consent(self, url: str) -> bool:
         found = self._addresses.find(url)
         for key, capitalised in found.items():
             owners = self._name_owner.get(key, [])
@@ -398,7 +498,8 @@ class QuoteText:
         segment = unescape(segment)
         if self._name_pattern is None or not segment:
             return segment
-        return self._name_pattern.sub(self._replace_name, segment)
+        pattern = self._name_pattern.pattern_for(segment)
+        return segment if pattern is None else pattern.sub(self._replace_name, segment)
 
     def _markup(self, token: str, links: list[Link]) -> str:
         if m := MENTION.fullmatch(token):

@@ -73,10 +73,13 @@ class Summaries:
                 raise NotFound(f"There is no breakout {breakout_id}.")
             breakout, plan = loaded
             groups = {g.id: g for g in s.scalars(select(Group).where(Group.breakout_id == breakout_id))}
-            query = select(Quote).where(Quote.breakout_id == breakout_id, Quote.excluded.is_(False))
+            # Plain rows, not objects: a year of sessions is tens of thousands of quotes, read once.
+            query = select(Quote.person_id, Quote.text, Quote.group_id, Quote.question_index, Quote.highlighted).where(
+                Quote.breakout_id == breakout_id, Quote.excluded.is_(False)
+            )
             if highlights_only:
                 query = query.where(Quote.highlighted.is_(True))
-            quotes = list(s.scalars(query.order_by(Quote.sent_at, Quote.id)))
+            quotes = list(s.execute(query.order_by(Quote.sent_at, Quote.id)))
             people_in = repo.members(s, breakout_id=breakout_id)
             consents = repo.latest_consents(s, breakout_id=breakout_id)
             persons: dict[int, Person] = {p.id: p for _, p in people_in}
@@ -111,20 +114,23 @@ class Summaries:
         order = list(dict.fromkeys([q.person_id for q in quotes] + speakers))
         identities = [identity_of(persons[pid], level_of(pid)) for pid in order]
         labels = assign_labels(identities, chatham_house=plan.naming.chatham_house)
-        identities += [identity_of(p, level_of(pid)) for pid, p in persons.items() if pid not in set(order)]
+        speaking = set(order)
+        identities += [identity_of(p, level_of(pid)) for pid, p in persons.items() if pid not in speaking]
         texts = QuoteText(identities, labels, chatham_house=plan.naming.chatham_house)
 
         lines: list[QuoteLine] = []
         shared: dict[str, dict] = {}
+        label_of = {pid: labels.get(str(pid)) for pid in order}
+        group_number = {gid: g.number for gid, g in groups.items()}
         for q in quotes:
-            label = labels.get(str(q.person_id))
+            label = label_of[q.person_id]
             if label is None:
                 continue  # not quoted: their words do not appear at all
             text, links = texts.render(q.text)
             line = QuoteLine(
                 label=label,
                 text=text,
-                group=groups[q.group_id].number,
+                group=group_number[q.group_id],
                 question=None if q.question_index is None else q.question_index + 1,
                 highlight=q.highlighted,
             )
