@@ -5,6 +5,7 @@ It keeps every channel and private message so a run can be printed or inspected 
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 from collections import defaultdict
@@ -21,6 +22,8 @@ class LocalMessage:
     text: str
     kind: str
     buttons: tuple[str, ...] = ()
+    key: str | None = None  # the post's idempotency key, as Slack keeps it in metadata
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -54,12 +57,20 @@ class LocalChat:
                     message.text,
                     message.kind.value,
                     tuple(o.label for o in message.consent_options),
+                    message.key,
                 )
             )
         if self.echo:
             heading = f"{message.title}: " if message.title and message.kind.value == "question" else ""
             self.echo(f"[#{channel_id}] bot: {heading}{message.text}")
         return Delivery(message_id, channel_id)
+
+    def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        with self._lock:
+            for posted in self.messages.get(channel_id, []):
+                if posted.key == key and posted.at >= since:
+                    return Delivery(posted.message_id, channel_id)
+        return None
 
     def tell(
         self,

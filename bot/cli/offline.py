@@ -7,6 +7,7 @@ a sentence, if anything tries to reach a platform from here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,9 @@ class OfflinePort:
 
     def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         raise self._refuse("post a message")
+
+    def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        raise self._refuse("look for a post")
 
     def tell(
         self,

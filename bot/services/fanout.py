@@ -1,28 +1,43 @@
 """Posting to every group of a breakout, each post claimed first under its idempotency key.
 
-The key is (breakout, group, step). The claim is committed before the platform is called and marked
-sent after, so a step that is fired again, or recovered after a crash, posts only what is still
-missing. Groups are served in parallel (``Core.fanout_concurrency``): one slow or failing channel
-neither delays nor stops the others, and the facilitator is told which group failed and why.
+The key is (breakout, group, step). The claim is committed as "sending" before the platform is called
+and marked sent after, so a step that is fired again, or recovered after a crash, posts only what is
+still missing; a post whose sending was never confirmed is looked for in its channel first (the key
+travels with the message: Slack metadata, Discord nonce). On PostgreSQL an advisory lock per key keeps
+the processes of a fleet from posting one key at the same time. Groups are served in parallel
+(``Core.fanout_concurrency``): one slow or failing channel neither delays nor stops the others, and the
+facilitator is told which group failed and why.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot.domain.breakout import Phase, channel_name
 from bot.domain.plan import Plan
 from bot.domain.timeline import Step, StepKind
 from bot.services.context import Core
-from bot.services.port import ChannelLeftOver, ChatError, FanoutReport, GroupChannelRequest, Outgoing
+from bot.services.port import (
+    ChannelLeftOver,
+    ChatError,
+    Delivery,
+    FanoutReport,
+    GroupChannelRequest,
+    Outgoing,
+    post_key,
+)
 from bot.store import repository as repo
 from bot.store.models import Breakout, Group, Post
 
@@ -30,6 +45,13 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 PostKey = tuple[int, int, str]  # (breakout id, group number, step key)
+
+# Advisory locks of posts use PostgreSQL's two-key form (apart from the leadership's one-key locks).
+POST_LOCK_SPACE = 0x506F7374 - 2**31  # "Post"
+# How far before the first attempt recovery looks in the channel: platform and host clocks differ.
+CLOCK_MARGIN = dt.timedelta(seconds=60)
+# A claim from before "sending" was recorded has no start time; look back this far for it.
+UNCONFIRMED_LOOKBACK = dt.timedelta(hours=6)
 
 # Marks a group whose channel was tidied at the end (archived, made read-only, voice moved back).
 CHANNEL_CLOSED = Step(StepKind.CHANNEL_CLOSED)
@@ -72,6 +94,8 @@ class Fanout:
         self.core = core
         self._post_locks: dict[PostKey, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._locks_engine: Engine | None = None
+        self._schema: str | None = None
 
     # ----- every group ---------------------------------------------------------------------------
 
@@ -212,14 +236,21 @@ class Fanout:
     # ----- one group -----------------------------------------------------------------------------
 
     def post_once(self, breakout_id: int, group_number: int, channel_id: str, post: GroupPost) -> str | None:
-        """Post unless this (breakout, group, step) was already sent; returns the message id."""
+        """Post unless this (breakout, group, step) was already sent; returns the message id.
+
+        One attempt at a time per key across every process (``_exclusive``). The row says "sending"
+        (committed) before the platform is called, so an attempt that finds an earlier one unconfirmed
+        (a crash, a kill, a lost reply) first asks the platform whether the post is there.
+        """
         key = (breakout_id, group_number, post.step.key)
-        with self._post_lock(key):
+        token = post_key(*key)
+        with self._exclusive(key):
+            earlier: tuple[str, dt.datetime] | None = None
             with self.core.db.transaction() as s:
                 row = _find_post(s, key)
                 if row is not None and row.state == "sent":
                     return row.message_id
-                if row is None:
+                if row is None:  # claimed, and about to be sent: committed before the platform is asked
                     s.add(
                         Post(
                             breakout_id=breakout_id,
@@ -227,22 +258,72 @@ class Fanout:
                             step=post.step.key,
                             question_index=post.question_index,
                             channel_id=channel_id,
-                            state="claimed",
+                            state="sending",
                             posted_at=self.core.now(),
+                            sending_at=_wall_clock(),
                         )
                     )
+                else:  # claimed, sending or failed before: it may have reached the platform all the same
+                    earlier = (row.channel_id or channel_id, row.sending_at or _wall_clock() - UNCONFIRMED_LOOKBACK)
+            if earlier is not None:
+                found = self.core.port.find_post(
+                    channel_id=earlier[0], key=token, message=post.message, since=earlier[1] - CLOCK_MARGIN
+                )
+                if found is not None:
+                    log.info("post %s was already in its channel (%s); not posting it again", token, found.message_id)
+                    self._confirm(key, found)
+                    return found.message_id
+                with self.core.db.transaction() as s:
+                    row = _claimed(s, key)
+                    row.state, row.channel_id, row.error = "sending", channel_id, None
+                    row.sending_at = row.sending_at or _wall_clock()
             try:
-                delivery = self.core.port.post(channel_id=channel_id, message=post.message)
+                delivery = self.core.port.post(channel_id=channel_id, message=replace(post.message, key=token))
             except ChatError as exc:
                 with self.core.db.transaction() as s:
                     row = _claimed(s, key)
                     row.state, row.error = "failed", str(exc)
                 raise
-            with self.core.db.transaction() as s:
-                row = _claimed(s, key)
-                row.state, row.message_id, row.channel_id = "sent", delivery.message_id, delivery.channel_id
-                row.posted_at, row.error = self.core.now(), None
+            self._confirm(key, delivery)
             return delivery.message_id
+
+    def _confirm(self, key: PostKey, delivery: Delivery) -> None:
+        with self.core.db.transaction() as s:
+            row = _claimed(s, key)
+            row.state, row.message_id, row.channel_id = "sent", delivery.message_id, delivery.channel_id
+            row.posted_at, row.error = self.core.now(), None
+
+    @contextmanager
+    def _exclusive(self, key: PostKey) -> Iterator[None]:
+        """One attempt per post key at a time: a thread lock here, and on PostgreSQL a session-level
+        advisory lock too, so other processes of the fleet wait; it ends with the process if it dies."""
+        with self._post_lock(key):
+            if self.core.db.engine.dialect.name != "postgresql":
+                yield
+                return
+            with self._lock_engine().connect() as conn:
+                if self._schema is None:  # advisory locks are per database: the schema tells fleets apart
+                    self._schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+                lock_args = {"space": POST_LOCK_SPACE, "key": post_lock_key(key, self._schema)}
+                conn.execute(text("SELECT pg_advisory_lock(:space, :key)"), lock_args)
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:space, :key)"), lock_args)
+                        conn.commit()
+                    except Exception:  # a lock we cannot release must not go back to the pool
+                        conn.invalidate()
+                        raise
+
+    def _lock_engine(self) -> Engine:
+        """Connections that hold post locks, one per attempt and never pooled (as the leadership's): a held
+        lock never waits on, or starves, the transactions' pool, and nothing is left open between posts."""
+        with self._locks_guard:
+            if self._locks_engine is None:
+                self._locks_engine = create_engine(self.core.db.engine.url, poolclass=NullPool)
+            return self._locks_engine
 
     def _open_channel(self, request: GroupChannelRequest) -> str:
         """Make or reuse one group's channel on the platform and remember it (clearing any old error).
@@ -300,6 +381,16 @@ class Fanout:
         loaded = repo.breakout_with_plan(s, breakout_id)
         assert loaded is not None, f"breakout {breakout_id} is gone"
         return loaded
+
+
+def post_lock_key(key: PostKey, schema: str) -> int:
+    """A signed 32-bit advisory-lock key for one (breakout, group, step) in one schema."""
+    return zlib.crc32(f"{schema}/{post_key(*key)}".encode()) - 2**31
+
+
+def _wall_clock() -> dt.datetime:
+    """The real time, not the core's clock: it is compared with the platform's own timestamps."""
+    return dt.datetime.now(dt.UTC)
 
 
 def _held_by_another(s: Session, breakout_id: int, channel_id: str) -> bool:

@@ -7,7 +7,10 @@ Minimum an implementation needs (``bot.adapters.slack.port``, ``bot.adapters.dis
 ``bot.adapters.local.LocalChat`` for the offline run):
 
 - ``open_group_channel``: make or reuse the group's channel and put its members in it.
-- ``post``: post a timeline message (question, warning, welcome, close, broadcast) into a channel.
+- ``post``: post a timeline message (question, warning, welcome, close, broadcast) into a channel,
+  carrying the message's idempotency ``key`` (Slack message metadata, Discord nonce).
+- ``find_post``: look in a channel for a post made under ``key`` since a moment; recovery asks before
+  it posts again something an earlier attempt may already have put there.
 - ``tell``: say something privately to one person (ephemeral or direct message).
 - ``ask_consent``: put the consent prompt to one person privately, rendered the platform's way
   (Block Kit buttons, a discord.ui View).
@@ -19,6 +22,7 @@ Raise ``ChatError`` with a sentence a facilitator can act on when the platform r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -74,6 +78,7 @@ class Outgoing:
     title: str | None = None  # a short heading, e.g. "Question 1 of 2"
     consent_options: tuple[ConsentOption, ...] = ()  # render as buttons when not empty
     breakout_id: int | None = None  # so buttons can say which breakout they belong to
+    key: str | None = None  # a timeline post's idempotency key (``post_key``), kept with it on the platform
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,11 @@ class Delivery:
     channel_id: str
 
 
+def post_key(breakout_id: int, group_number: int, step: str) -> str:
+    """The idempotency key of one post, as it travels with the message: ``<breakout>:<group>:<step>``."""
+    return f"{breakout_id}:{group_number}:{step}"
+
+
 @runtime_checkable
 class ChatPort(Protocol):
     platform: str  # "slack", "discord", "local"
@@ -117,7 +127,16 @@ class ChatPort(Protocol):
         """Make or reuse the channel for one group, with its members in it; returns its id."""
         ...
 
-    def post(self, *, channel_id: str, message: Outgoing) -> Delivery: ...
+    def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
+        """Post ``message``; its ``key``, when it has one, goes with it so ``find_post`` can find it again."""
+        ...
+
+    def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        """The post made under ``key`` in ``channel_id`` at or after ``since``, if it is there.
+
+        Platforms that keep no key in their history may match ``message`` as posted by the bot instead.
+        """
+        ...
 
     def tell(
         self,

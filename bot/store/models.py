@@ -196,9 +196,12 @@ class Post(Base):
     question_index: Mapped[int | None] = mapped_column(Integer)
     channel_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed
+    # claimed | sending (handed to the platform, not confirmed: it may be there) | sent | failed
+    state: Mapped[str] = mapped_column(String(16), default="claimed")
     error: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When the platform was first asked to post it: recovery looks for it in the channel from here on.
+    sending_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- The call's own chat, imported from a Zoom export (issue 5) -------------------------------------------

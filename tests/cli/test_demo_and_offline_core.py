@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -64,6 +65,12 @@ def test_the_offline_port_is_a_chat_port_that_refuses_to_post() -> None:
         "post": (
             "post a message",
             lambda: port.post(channel_id="C1", message=Outgoing(MessageKind.BROADCAST, "hello")),
+        ),
+        "find_post": (
+            "look for a post",
+            lambda: port.find_post(
+                channel_id="C1", key="1:1:q0:open", message=Outgoing(MessageKind.BROADCAST, "hello"), since=dt.datetime.now(dt.UTC)
+            ),
         ),
         "tell": ("message a person", lambda: port.tell(user_id="U1", text="hello")),
         "ask_consent": (

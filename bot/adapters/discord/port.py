@@ -12,6 +12,8 @@ per group too, and the people in the main call are moved in at the start and bac
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 import io
 import logging
 import secrets
@@ -49,6 +51,16 @@ NOT_IN_VOICE = 40032  # "Target user is not connected to voice": they hung up ju
 
 def clip(text: str, limit: int = MAX_CONTENT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def post_nonce(key: str) -> str:
+    """A nonce for a post key: Discord takes at most 25 characters, so a digest of it."""
+    return "p" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _content(message: Outgoing) -> str:
+    body = for_discord(message.text)
+    return clip(f"{heading(message.title)}\n{body}" if message.title else body)
 
 
 def _explain(exc: discord.HTTPException, doing: str) -> ChatError:
@@ -142,6 +154,9 @@ class DiscordPort:
 
     def post(self, *, channel_id: str, message: Outgoing) -> Delivery:
         return self._run(self._post(int(channel_id), message), "post in a group channel")
+
+    def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        return self._run(self._find_post(int(channel_id), key, message, since), "check the group channel's history")
 
     def tell(
         self,
@@ -350,17 +365,35 @@ class DiscordPort:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise ChatError("That channel cannot take messages.")
-        body = for_discord(message.text)
-        content = clip(f"{heading(message.title)}\n{body}" if message.title else body)
         kwargs: dict = {}
         guild = getattr(channel, "guild", None)
         if message.consent_options and message.breakout_id is not None and guild is not None:
             kwargs["view"] = consent_view(message.consent_options, guild_id=guild.id, breakout_id=message.breakout_id)
-        # A fresh nonce per post, sent with enforce_nonce: when discord.py retries this request after
-        # a lost reply, Discord answers with the message it already made instead of making a second.
-        # (discord.py 2.7 makes one up itself when none is given; passing it keeps that explicit.)
-        sent = await channel.send(content, allowed_mentions=NO_MENTIONS, nonce=str(secrets.randbits(63)), **kwargs)
+        # The nonce goes with enforce_nonce (discord.py adds it): for a few minutes Discord answers a
+        # repeated nonce with the message it already made instead of making a second. Derived from the
+        # post's key, it also covers a retry by another process; without a key, a fresh one per post.
+        nonce = post_nonce(message.key) if message.key is not None else str(secrets.randbits(63))
+        sent = await channel.send(_content(message), allowed_mentions=NO_MENTIONS, nonce=nonce, **kwargs)
         return Delivery(str(sent.id), str(sent.channel.id))
+
+    async def _find_post(self, channel_id: int, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        """The bot's post in the channel since ``since``. Discord's message objects carry ``nonce`` only
+        when it still knows it (the create answer, the gateway event); history read back usually does
+        not, so the same content posted by the bot in that time counts as the post."""
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChatError("That channel cannot take messages.")
+        assert self.client is not None and self.client.user is not None
+        me, nonce, content = self.client.user.id, post_nonce(key), _content(message)
+        match: discord.Message | None = None
+        async for sent in channel.history(limit=None, after=since, oldest_first=True):
+            if sent.author.id != me:
+                continue
+            if sent.nonce is not None and str(sent.nonce) == nonce:
+                return Delivery(str(sent.id), str(channel_id))
+            if match is None and sent.nonce is None and sent.content == content:
+                match = sent
+        return None if match is None else Delivery(str(match.id), str(channel_id))
 
     async def tell_async(
         self,

@@ -19,6 +19,7 @@ it would spend their retries on 429s until a group gave up.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -63,6 +64,8 @@ LISTING_FRESH = 120.0
 INVITE_BATCH = 1000
 #: The conversation types a group channel may be.
 CHANNEL_TYPES = "public_channel,private_channel"
+# The metadata event type of a timeline post (Slack: alphanumeric with underscores, at most 255).
+POST_EVENT_TYPE = "breakout_post"
 
 FILE_KINDS = {
     "md": "a Markdown file",
@@ -245,15 +248,45 @@ class SlackPort:
         text, blocks = bk.outgoing(message)
         try:
             first = None
-            for batch in bk.batches(blocks):
+            for part, batch in enumerate(bk.batches(blocks)):
+                extra: dict[str, Any] = {}
+                if message.key is not None:  # comes back from conversations.history, for find_post
+                    payload = {"key": message.key, "part": part}
+                    extra["metadata"] = {"event_type": POST_EVENT_TYPE, "event_payload": payload}
                 result = self.client.chat_postMessage(
-                    channel=channel_id, text=text, blocks=batch, unfurl_links=False, unfurl_media=False
+                    channel=channel_id, text=text, blocks=batch, unfurl_links=False, unfurl_media=False, **extra
                 )
                 first = first or result
             assert first is not None
             return Delivery(message_id=str(first["ts"]), channel_id=str(first["channel"]))
         except (SlackApiError, SlackClientError) as exc:
             raise ChatError(reason(exc)) from exc
+
+    def find_post(self, *, channel_id: str, key: str, message: Outgoing, since: dt.datetime) -> Delivery | None:
+        """The bot's message carrying ``key`` in its metadata, read back from the channel's history
+        (newest first, paged; Slack returns metadata only with ``include_all_metadata``)."""
+        found: str | None = None
+        try:
+            cursor: str | None = None
+            while True:
+                page = self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=f"{since.timestamp():.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for msg in page.get("messages") or []:
+                    meta = msg.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == POST_EVENT_TYPE and payload.get("key") == key and msg.get("bot_id"):
+                        found = str(msg["ts"])  # pages run newest first: the last seen is its first part
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    break
+        except (SlackApiError, SlackClientError) as exc:
+            raise ChatError(f"could not check whether the post is already there: {reason(exc)}") from exc
+        return None if found is None else Delivery(message_id=found, channel_id=channel_id)
 
     def tell(
         self,

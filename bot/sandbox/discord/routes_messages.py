@@ -20,6 +20,13 @@ from .rest import (
 )
 
 
+def stored(payload: dict) -> dict:
+    """A message as Discord gives it back later: the ``nonce`` is not stored with it (only the create
+    answer and the gateway's MESSAGE_CREATE carry it)."""
+    payload.pop("nonce", None)
+    return payload
+
+
 class MessageRoutes(Routes):
     """Messages, DMs, attachments, and the interaction callback and webhooks."""
 
@@ -41,7 +48,7 @@ class MessageRoutes(Routes):
             else:
                 msgs = msgs[-limit:]
             msgs.sort(key=lambda x: x.id, reverse=True)
-            return json_response([self.sb._message_payload(x) for x in msgs])
+            return json_response([stored(self.sb._message_payload(x)) for x in msgs])
 
     async def archived_threads(self, request: web.Request) -> web.Response:
         """List Public Archived Threads / List Joined Private Archived Threads: the sandbox's threads never
@@ -81,7 +88,7 @@ class MessageRoutes(Routes):
     async def get_message(self, request: web.Request) -> web.Response:
         msg = self.sb._message(request.match_info["channel_id"], request.match_info["message_id"])
         with self.sb.lock:
-            return json_response(self.sb._message_payload(msg))
+            return json_response(stored(self.sb._message_payload(msg)))
 
     async def edit_message(self, request: web.Request) -> web.Response:
         msg = self.sb._message(request.match_info["channel_id"], request.match_info["message_id"])

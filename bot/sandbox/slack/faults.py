@@ -1,4 +1,4 @@
-"""Faults the sandbox can inject into its Web API: rate limits, server errors, slowness."""
+"""Faults the sandbox can inject into its Web API: rate limits, server errors, slowness, held answers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Fault:
     """
 
     method: str
-    kind: str  # "rate_limit" | "server_error" | "delay"
+    kind: str  # "rate_limit" | "server_error" | "delay" | "hold"
     times: int | None = 1
     every: int = 1
     retry_after: int = 0
@@ -53,6 +53,11 @@ class Faults:
         """Make `method` slow (it still succeeds)."""
         return self._add(Fault(method, "delay", times=times, seconds=seconds))
 
+    def hold(self, method: str, seconds: float, *, times: int | None = None) -> Fault:
+        """Do `method` at once but hold its answer `seconds` (a reply in flight: the effect is there,
+        the caller does not know yet)."""
+        return self._add(Fault(method, "hold", times=times, seconds=seconds))
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -70,7 +75,7 @@ class Faults:
             for fault in self._faults:
                 if not fault.matches(method):
                     continue
-                if fault.kind != "delay" and failed:
+                if fault.kind not in ("delay", "hold") and failed:
                     continue
                 fault.seen += 1
                 if fault.seen % fault.every != 0:
@@ -79,5 +84,5 @@ class Faults:
                 if fault.times is not None:
                     fault.times -= 1
                 hit.append(fault)
-                failed = failed or fault.kind != "delay"
+                failed = failed or fault.kind not in ("delay", "hold")
         return hit

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import copy
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,8 +129,11 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
     call = ApiCall(method=name, args=logged, at=time.monotonic())
     sb._record_call(call)
 
+    held = []
     for fault in sb.faults.next_for(name):
-        if fault.kind == "delay":
+        if fault.kind == "hold":
+            held.append(fault)
+        elif fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "rate_limit":
             call.status, call.ok, call.error, call.fault = 429, False, "ratelimited", "rate_limit"
@@ -176,6 +180,8 @@ async def _handle(request: web.Request, sb: SlackSandbox, name: str) -> web.Resp
     call.ok = True
     for event in ctx.extra.get("events", []):
         sb._emit_event(event)
+    for fault in held:
+        await asyncio.sleep(fault.seconds)
     return web.json_response({"ok": True, **result})
 
 
@@ -372,7 +378,7 @@ def _history_page(sb: SlackSandbox, items: list[dict[str, Any]], args: dict[str,
         start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
     except (ValueError, IndexError):
         raise SlackError("invalid_cursor") from None
-    page = [copy.deepcopy(m) for m in items[start : start + limit]]
+    page = [_shown(m, args) for m in items[start : start + limit]]
     more = start + limit < len(items)
     out: dict[str, Any] = {"messages": page, "has_more": more}
     if more:
@@ -540,6 +546,28 @@ def _message_args(args: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]
     return (str(text) if text is not None else None), blocks
 
 
+def _shown(msg: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as history returns it: its ``metadata`` only with ``include_all_metadata``."""
+    shown = copy.deepcopy(msg)
+    if not _bool(args.get("include_all_metadata", False)):
+        shown.pop("metadata", None)
+    return shown
+
+
+def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+    """``metadata`` of chat.postMessage: an ``event_type`` (letters, digits, underscores) and an object."""
+    meta = _json_arg(args, "metadata")
+    if meta is None:
+        return None
+    if (
+        not isinstance(meta, dict)
+        or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", str(meta.get("event_type") or ""))
+        or not isinstance(meta.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return {"event_type": meta["event_type"], "event_payload": meta["event_payload"]}
+
+
 @method("chat.postMessage")
 def chat_post_message(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     channel = ctx.ws.channel(_required(args, "channel"), viewer=ctx.caller.id)
@@ -554,8 +582,11 @@ def chat_post_message(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             ctx.ws.message(channel, str(thread_ts))
         except SlackError:
             raise SlackError("thread_not_found") from None
+    metadata = _metadata(args)
     msg = ctx.ws.new_message(channel, ctx.caller, text=text, blocks=blocks, thread_ts=thread_ts)
     _event(ctx, {**msg, "channel": channel.id, "event_ts": msg["ts"], "channel_type": channel.channel_type}, channel)
+    if metadata is not None:
+        msg["metadata"] = metadata  # kept with the message; history shows it with include_all_metadata
     return {"channel": channel.id, "ts": msg["ts"], "message": dict(msg)}
 
 
