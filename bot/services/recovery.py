@@ -47,8 +47,10 @@ class Recovery:
                 lc.open_channels(breakout_id)
             else:
                 lc.post_question(breakout_id, index)
-            if not lc.clock.pending(breakout_id):
-                lc.schedule_current(breakout_id)
+            # Always, not only when nothing is pending: the clock drops a job as it starts it, so a step
+            # that was running when the firing process died (a warning, say) is in no store any more.
+            # Steps already posted are claimed under their keys and post nothing again.
+            lc.schedule_current(breakout_id)
         with self.core.db.transaction() as s:
             paused = self._ids(s, mine, Phase.PAUSED)
             recent = self.core.now() - TIDY_WITHIN

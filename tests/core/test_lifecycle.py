@@ -246,3 +246,27 @@ def test_a_stop_cut_short_is_finished_after_a_restart(database_url, tmp_path):
         assert [len(call.posts_in(g, "close")) for g in ("breakout-slow-1", "breakout-slow-2")] == [1, 1]
     finally:
         call.close()
+
+
+def test_a_warning_whose_job_was_running_when_the_process_died_is_still_posted(database_url, tmp_path):
+    """The clock drops a job as it starts it; a crash while the step runs leaves it in no store."""
+    from bot.domain.timeline import Step, StepKind
+
+    prompts = prompts_copy(tmp_path, PROMPTS, {"quick": QUICK})
+    call = Call(database_url, prompts, time_scale=0.05, people=6)  # a question lasts 3 s, its warning at 1.5 s
+    try:
+        call.facilitator_types("start quick")
+        groups = sorted(call.chat.channels)
+        breakout_id = call.status().breakout_id
+        warnings = [key for key, _ in call.app.clock.pending(breakout_id) if Step.parse(key).kind is StepKind.WARN]
+        assert warnings, "question 1 has a warning on the clock"
+        for key in warnings:  # as if the firing process had started the warning and died
+            call.app.clock.cancel(breakout_id, slot=Step.parse(key).job_slot)
+        call.restart()
+        wait_until(lambda: all(call.posts_in(g, "warning") for g in groups), timeout=10, what="the warning")
+        wait_until(lambda: all(call.posts_in(g, "close") for g in groups), timeout=20, what="the close")
+        for g in groups:
+            kinds = [m.kind for m in call.posts_in(g)]
+            assert kinds == ["welcome", "question", "warning", "question", "warning", "close"], kinds
+    finally:
+        call.close()
