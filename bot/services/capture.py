@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -289,23 +289,24 @@ class Capture:
         """Apply an edit if it is newer than what is stored (platforms retry and do not promise order:
         edit 2 retried after edit 3 must leave 3). ``edited_at`` is the platform's time of the edit; an
         edit without one is applied as it comes. Returns whether the message's quote was found."""
+        key = message_key(workspace, channel_id, message_id)
+        # One conditional statement, not a read then a write: two edits handled at once (SQLite has no
+        # row locks) must not let the older one's write land last.
+        newer = Quote.message_key == key
+        if edited_at is not None:
+            newer = and_(newer, or_(Quote.edited_at.is_(None), Quote.edited_at < edited_at))
         with self.core.db.transaction() as s:
-            quote = s.scalar(
-                select(Quote)
-                .where(Quote.message_key == message_key(workspace, channel_id, message_id))
-                .with_for_update()  # two edits at once: one waits, then sees the other's time
-            )
-            if quote is None:
-                return False
-            if edited_at is not None and quote.edited_at is not None and edited_at <= quote.edited_at:
-                return True  # an older edit (or the same one again): the newer text stays
             if not text.strip():
-                s.delete(quote)
+                changed = s.execute(delete(Quote).where(newer))
+            else:
+                values: dict[str, object] = {"text": text}
+                if edited_at is not None:
+                    values["edited_at"] = edited_at
+                changed = s.execute(update(Quote).where(newer).values(**values))
+            if getattr(changed, "rowcount", 0):
                 return True
-            quote.text = text
-            if edited_at is not None:
-                quote.edited_at = edited_at
-            return True
+            # Nothing changed: an older edit (or the same one again) of a stored quote, or no quote.
+            return s.scalar(select(Quote.id).where(Quote.message_key == key)) is not None
 
     def message_deleted(self, *, workspace: str, channel_id: str, message_id: str) -> bool:
         """Remove the quote, and remember the deletion by key (durably, in a running breakout's group
