@@ -5,7 +5,7 @@ Socket Mode (the sandbox spreads envelopes over the connections, as Slack does).
 asserts nothing.
 
     .venv/bin/python benchmarks/fleet.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--messages 600] [--in-flight 50] [--takeovers 5]
+        [--messages 1500] [--in-flight 50] [--takeovers 5]
 
 - capture: replies posted with a bounded number in flight; per fleet size, the throughput (replies
   stored per second), the ack latency p50/p99 measured by the sandbox, acks over 3 s, and the bot
@@ -182,7 +182,7 @@ def takeover_run(base: str, time_scale: float) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=os.environ.get("BREAKOUT_TEST_DATABASE_URL") or DEFAULT_DATABASE)
-    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--takeovers", type=int, default=5)
     parser.add_argument("--sizes", default="1,2,3")
