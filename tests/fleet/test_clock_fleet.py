@@ -15,16 +15,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from bot.scheduling.clock import Clock
-from tests.conftest import _postgres_schema_url, _postgres_url
+from tests.conftest import _postgres_url
 from tests.fleet.clock_worker import SCHEMA
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
 
 
 @pytest.fixture

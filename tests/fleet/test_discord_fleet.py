@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from bot.sandbox.discord import DiscordSandbox
-from tests.conftest import PROMPTS, _postgres_schema_url, _postgres_url
+from tests.conftest import PROMPTS, _postgres_url
 from tests.fleet.processes import BotProcess
 
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
 
 
 def test_one_process_holds_the_gateway_and_a_standby_takes_over_after_kill_9(pg_url: str, tmp_path: object) -> None:

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _postgres_schema_url, _postgres_url
+from tests.conftest import _postgres_url
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
 
 
 def test_four_processes_migrating_one_fresh_database_at_once_all_succeed(pg_url: str) -> None:

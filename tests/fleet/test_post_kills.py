@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.sandbox.slack import SlackSandbox
-from tests.conftest import PROMPTS, _postgres_schema_url, _postgres_url
+from tests.conftest import PROMPTS, _postgres_url
 from tests.core.harness import QUICK_PLAN, prompts_copy
 from tests.fleet.processes import BotProcess, bot_env
 
@@ -26,11 +26,6 @@ pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs Postg
 TIME_SCALE = 0.2  # one-minute questions last 12 s, the warning comes 6 s before the end
 HOLD = 3.0  # seconds the sandbox holds chat.postMessage's answer, the message already stored
 GROUPS = 3
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -15,17 +15,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.sandbox.slack import SlackSandbox
-from tests.conftest import PROMPTS, _postgres_schema_url, _postgres_url
+from tests.conftest import PROMPTS, _postgres_url
 from tests.core.harness import QUICK_PLAN, prompts_copy
 from tests.fleet.processes import BotProcess, bot_env
 
 pytestmark = pytest.mark.skipif(not _postgres_url(), reason="a fleet needs PostgreSQL (BREAKOUT_TEST_DATABASE_URL)")
 TIME_SCALE = 0.1  # one-minute questions last 6 s, the warning comes 3 s before the end
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url(_postgres_url())  # type: ignore[arg-type]
 
 
 @pytest.fixture
