@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.plan import Plan
-from bot.domain.timeline import OPEN_KEY_LIKE
 from bot.store import personal
-from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Post, Quote
+from bot.store.models import Breakout, ConsentRecord, Group, Membership, Person, Quote
 
 
 def upsert_person(
@@ -161,12 +160,3 @@ def forget_person(session: Session, person: Person, *, forgotten_at: dt.datetime
 def forgotten_since(session: Session, *, workspace: str, user_id: str) -> dt.datetime | None:
     """When this person asked to be forgotten, if they did: their messages from before are never kept."""
     return personal.forgotten_since(session, workspace=workspace, user_id=user_id)
-
-
-def question_open_times(session: Session, *, breakout_id: int, group_number: int) -> list[tuple[int, Post]]:
-    rows = session.scalars(
-        select(Post).where(
-            Post.breakout_id == breakout_id, Post.group_number == group_number, Post.step.like(OPEN_KEY_LIKE)
-        )
-    )
-    return sorted(((post.question_index or 0, post) for post in rows), key=lambda item: item[0])
